@@ -1,0 +1,49 @@
+# Everything a fresh machine needs, from Python 3.11 alone. See README.md.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PIP_TOOLS := pip-tools==7.6.2
+PIP_COMPILE = var/pip-tools/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe
+
+.PHONY: run test lint format check-deploy lock clean
+
+# The local target: migrate, start the local AWS stack, runserver on 127.0.0.1:8000.
+run: $(INSTALLED)
+	$(PY) manage.py migrate --noinput
+	@trap 'kill $$stack 2>/dev/null; wait $$stack 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py localaws & stack=$$!; \
+	$(PY) manage.py localaws --wait && \
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+# The whole suite, lint first.
+test: lint
+	$(PY) -m pytest
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(INSTALLED)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# The venv is rebuilt from scratch whenever a lock file changes, so it never drifts.
+$(INSTALLED): requirements/dev.txt requirements/runtime.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is needed; set PYTHON=/path/to/python3.11")'
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements/dev.txt
+	$(PY) -m pip check
+	touch $@
+
+# Re-resolve the lock files from pyproject.toml (needs the package index).
+lock:
+	test -x var/pip-tools/bin/pip-compile || \
+		($(PYTHON) -m venv var/pip-tools && var/pip-tools/bin/pip install --quiet $(PIP_TOOLS))
+	$(PIP_COMPILE) -o requirements/runtime.txt pyproject.toml
+	$(PIP_COMPILE) --extra dev -c requirements/runtime.txt -o requirements/dev.txt pyproject.toml
+
+clean:
+	rm -rf $(VENV) var/staticfiles var/pip-tools

@@ -1,0 +1,110 @@
+"""The one place that creates AWS clients.
+
+boto3 costs hundreds of milliseconds to import, so it is imported inside these functions,
+never at module level: a Lambda cold start that does not need AWS does not pay for it.
+Clients are created once per configuration and reused (they are thread-safe); every
+client has explicit timeouts and botocore's ``standard`` retry mode.
+"""
+
+import threading
+
+from django.conf import settings
+
+# boto3 spells the per-service endpoint variables after the service id
+# (AWS_ENDPOINT_URL_<SERVICE_ID>); these are the services this project uses.
+_SERVICE_IDS = {
+    "cognito-idp": "COGNITO_IDENTITY_PROVIDER",
+    "dynamodb": "DYNAMODB",
+    "lambda": "LAMBDA",
+    "s3": "S3",
+    "ssm": "SSM",
+    "sts": "STS",
+}
+
+_clients = {}
+_lock = threading.Lock()
+
+
+def endpoint_url(service):
+    """The endpoint override for ``service``, or None for AWS's own endpoint."""
+    overrides = settings.AWS_ENDPOINT_URLS
+    service_id = _SERVICE_IDS.get(service, service.upper().replace("-", "_"))
+    return overrides.get(service_id) or settings.AWS_ENDPOINT_URL
+
+
+def client_config(*, connect_timeout=None, read_timeout=None, max_attempts=None):
+    """botocore ``Config`` with the project's timeouts and retry policy."""
+    from botocore.config import Config
+
+    return Config(
+        region_name=settings.AWS_REGION,
+        connect_timeout=connect_timeout or settings.AWS_CONNECT_TIMEOUT,
+        read_timeout=read_timeout or settings.AWS_READ_TIMEOUT,
+        retries={
+            "mode": "standard",
+            # Total attempts, first call included (botocore's "max_attempts" counts retries).
+            "total_max_attempts": max_attempts or settings.AWS_MAX_ATTEMPTS,
+        },
+    )
+
+
+def credentials():
+    """Explicit keys when settings give them (the local stack); else boto3's default chain."""
+    if settings.AWS_ACCESS_KEY_ID:
+        return {
+            "aws_access_key_id": settings.AWS_ACCESS_KEY_ID,
+            "aws_secret_access_key": settings.AWS_SECRET_ACCESS_KEY,
+        }
+    return {}
+
+
+def client(service, *, connect_timeout=None, read_timeout=None, max_attempts=None, endpoint=None):
+    """A cached boto3 client for ``service`` built from the current settings.
+
+    Pass shorter timeouts or fewer attempts for latency-critical calls (health checks),
+    or an explicit ``endpoint`` (the local stack talking to itself); each distinct
+    combination is its own cached client.
+    """
+    endpoint = endpoint or endpoint_url(service)
+    key = (
+        service,
+        settings.AWS_REGION,
+        endpoint,
+        settings.AWS_ACCESS_KEY_ID,
+        connect_timeout or settings.AWS_CONNECT_TIMEOUT,
+        read_timeout or settings.AWS_READ_TIMEOUT,
+        max_attempts or settings.AWS_MAX_ATTEMPTS,
+    )
+    found = _clients.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _clients.get(key)
+        if found is None:
+            found = _clients[key] = _create_client(
+                service,
+                endpoint,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                max_attempts=max_attempts,
+            )
+        return found
+
+
+def _create_client(service, endpoint, **config):
+    import boto3.session
+
+    # A private session: boto3's default session is not thread-safe to create clients from.
+    session = boto3.session.Session()
+    return session.client(
+        service,
+        endpoint_url=endpoint,
+        config=client_config(**config),
+        **credentials(),
+    )
+
+
+def pages(client, method, key, **kwargs):
+    """Every item of a paged list call (botocore's paginator), flattened."""
+    for page in client.get_paginator(method).paginate(**kwargs):
+        yield from page.get(key, [])

@@ -1,0 +1,123 @@
+"""/healthz and /readyz against real parts: the moto server, SQLite and PostgreSQL."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from apps.core import aws
+from apps.core.tests.test_settings import DEPLOYED_ENV
+from tests.fixtures import ROOT, free_port, subprocess_env
+
+
+def test_healthz_is_ok_without_any_dependency(client, settings):
+    settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_readyz_ok_when_everything_answers(client, local_aws):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "sessions_table": "ok", "media_bucket": "ok"},
+    }
+
+
+@pytest.mark.django_db
+def test_readyz_names_a_missing_table_and_bucket(client, local_aws, settings):
+    settings.SESSIONS_TABLE = "no-such-table"
+    settings.MEDIA_BUCKET = "no-such-bucket"
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    checks = response.json()["checks"]
+    assert checks["database"] == "ok"
+    assert checks["sessions_table"].startswith("down: ")
+    assert checks["media_bucket"].startswith("down: ")
+
+
+@pytest.mark.django_db
+def test_readyz_503_when_the_local_stack_stops(client, settings, localaws_process):
+    stack = localaws_process()
+    settings.AWS_ENDPOINT_URL = stack.url
+    assert client.get("/readyz").status_code == 200
+
+    stack.stop(signal.SIGTERM)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["sessions_table"] == "down: EndpointConnectionError"
+    assert body["checks"]["media_bucket"] == "down: EndpointConnectionError"
+    assert b"Traceback" not in response.content
+
+
+def test_readiness_checks_use_short_timeouts_and_one_attempt(settings):
+    settings.READINESS_TIMEOUT = 0.75
+    from apps.core.health import _fast_client
+
+    config = _fast_client("dynamodb").meta.config
+    assert (config.connect_timeout, config.read_timeout) == (0.75, 0.75)
+    assert config.retries["total_max_attempts"] == 1
+    assert _fast_client("dynamodb") is not aws.client("dynamodb")
+
+
+READYZ_PROBE = """
+import json
+import project.wsgi
+from django.test import Client
+response = Client().get("/readyz", secure=True, HTTP_HOST="app.example.com")
+print(json.dumps({"status": response.status_code, "body": response.json()}))
+"""
+
+
+@pytest.mark.parametrize("target", ["server", "lambda"])
+def test_readyz_on_deployed_targets_with_postgresql(target, local_aws, postgres_url):
+    """The real thing: the target's settings, PostgreSQL and the local stack."""
+
+    def readyz(database_url):
+        result = subprocess.run(
+            [sys.executable, "-c", READYZ_PROBE],
+            cwd=ROOT,
+            env=subprocess_env(
+                DJANGO_DEPLOY_TARGET=target,
+                **{
+                    **DEPLOYED_ENV,
+                    "DATABASE_URL": database_url,
+                    "AWS_ENDPOINT_URL": local_aws.url,
+                    "AWS_ACCESS_KEY_ID": "test",
+                    "AWS_SECRET_ACCESS_KEY": "test",
+                    "AWS_REGION": "us-east-1",
+                    "SESSIONS_TABLE": settings.SESSIONS_TABLE,
+                    "MEDIA_BUCKET": settings.MEDIA_BUCKET,
+                },
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    up = readyz(postgres_url)
+    assert up == {
+        "status": 200,
+        "body": {
+            "status": "ok",
+            "checks": {"database": "ok", "sessions_table": "ok", "media_bucket": "ok"},
+        },
+    }
+    down = readyz(f"postgres://postgres@127.0.0.1:{free_port()}/test")
+    assert down["status"] == 503
+    assert down["body"]["checks"]["database"] == "down: OperationalError"
+    assert down["body"]["checks"]["sessions_table"] == "ok"

@@ -1,0 +1,100 @@
+"""Deploy-target settings: guard rails, check --deploy, no network at import time."""
+
+import subprocess
+import sys
+
+import pytest
+
+from project.targets import settings_module
+from tests.fixtures import ROOT, subprocess_env
+
+DEPLOYED_ENV = {
+    "DJANGO_SECRET_KEY": "x7#Kq9!vB2$mN4@pL6^rT8&wY1*zC3(dF5)gH0_jJ-aS=eU+iO",
+    "DJANGO_ALLOWED_HOSTS": "app.example.com",
+    "DATABASE_URL": "postgres://amphibian@127.0.0.1:5432/amphibian",
+    "AWS_REGION": "eu-west-1",
+    "SESSIONS_TABLE": "amphibian-prod-sessions",
+    "MEDIA_BUCKET": "amphibian-prod-media",
+    "COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf123",
+    "COGNITO_APP_CLIENT_ID": "1example23456789",
+}
+
+
+def manage(*args, **env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=subprocess_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("target", ["server", "lambda"])
+def test_deployed_targets_pass_check_deploy_without_warnings(target):
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", DJANGO_DEPLOY_TARGET=target, **DEPLOYED_ENV
+    )
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize("target", ["server", "lambda"])
+@pytest.mark.parametrize("missing", sorted(DEPLOYED_ENV))
+def test_deployed_targets_refuse_to_start_naming_the_missing_variable(target, missing):
+    env = {key: value for key, value in DEPLOYED_ENV.items() if key != missing}
+    result = manage("check", DJANGO_DEPLOY_TARGET=target, **env)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.endswith(
+        f"{missing} is not set; the {target} target needs it. See README.md, 'Configuration'."
+    )
+
+
+def test_every_missing_variable_is_named_at_once():
+    result = manage("check", DJANGO_DEPLOY_TARGET="server")
+    assert "DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL" in result.stderr
+    assert "are not set; the server target needs them." in result.stderr
+
+
+def test_blank_values_count_as_missing():
+    result = manage(
+        "check", DJANGO_DEPLOY_TARGET="lambda", **{**DEPLOYED_ENV, "MEDIA_BUCKET": " "}
+    )
+    assert "MEDIA_BUCKET is not set; the lambda target needs it." in result.stderr
+
+
+def test_target_selects_settings_module():
+    assert settings_module({}) == "project.settings.local"
+    assert settings_module({"DJANGO_DEPLOY_TARGET": "lambda"}) == "project.settings.lambda"
+    with pytest.raises(SystemExit, match="not a deploy target; use one of: local, server"):
+        settings_module({"DJANGO_DEPLOY_TARGET": "staging"})
+
+
+def test_local_target_runs_with_no_environment_at_all():
+    result = manage("check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_settings_import_opens_no_socket():
+    """Importing each target's settings must not touch the network (audit hook)."""
+    code = (
+        "import importlib, sys\n"
+        "def hook(event, args):\n"
+        "    if event in ('socket.connect', 'socket.getaddrinfo'):\n"
+        "        raise SystemExit(f'network at settings import: {event} {args}')\n"
+        "sys.addaudithook(hook)\n"
+        "for target in ('local', 'server', 'lambda', 'test'):\n"
+        "    importlib.import_module(f'project.settings.{target}')\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=subprocess_env(**DEPLOYED_ENV),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "ok", result.stderr

@@ -1,0 +1,176 @@
+"""Settings shared by every deploy target.
+
+Safe for production by default: target modules for local development and tests relax
+what they must. Values come from the environment; nothing here touches the network.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from . import env
+from .logconfig import logging_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+DEPLOY_TARGET = "base"
+
+SECRET_KEY = env.get("DJANGO_SECRET_KEY")
+DEBUG = False
+ALLOWED_HOSTS = env.as_list("DJANGO_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env.as_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    # Before staticfiles: runserver serves static through whitenoise too, as servers do.
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "apps.core",
+    "apps.pages",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.core.middleware.RequestIDMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def database_config(url, conn_max_age=0):
+    """Parse a ``DATABASE_URL`` (dj-database-url); no connection is opened here."""
+    return dj_database_url.parse(
+        url,
+        conn_max_age=conn_max_age,
+        conn_health_checks=conn_max_age > 0,
+    )
+
+
+DATABASE_URL = env.get("DATABASE_URL")
+DATABASE_CONN_MAX_AGE = env.as_int("DATABASE_CONN_MAX_AGE", 0)
+DATABASES = (
+    {"default": database_config(DATABASE_URL, DATABASE_CONN_MAX_AGE)} if DATABASE_URL else {}
+)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- AWS -------------------------------------------------------------------------------
+# Read by apps.core.aws when a client is first needed, never at import time.
+AWS_REGION = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+AWS_ENDPOINT_URL = env.get("AWS_ENDPOINT_URL")
+AWS_ENDPOINT_URLS = env.endpoint_overrides()
+# Explicit keys only for the local stack; deployed targets use the role's credentials.
+AWS_ACCESS_KEY_ID = None
+AWS_SECRET_ACCESS_KEY = None
+AWS_CONNECT_TIMEOUT = env.as_float("AWS_CONNECT_TIMEOUT", 2.0)
+AWS_READ_TIMEOUT = env.as_float("AWS_READ_TIMEOUT", 5.0)
+AWS_MAX_ATTEMPTS = env.as_int("AWS_MAX_ATTEMPTS", 3)
+
+SESSIONS_TABLE = env.get("SESSIONS_TABLE")
+MEDIA_BUCKET = env.get("MEDIA_BUCKET")
+STATIC_BUCKET = env.get("STATIC_BUCKET")
+
+COGNITO_USER_POOL_ID = env.get("COGNITO_USER_POOL_ID")
+COGNITO_APP_CLIENT_ID = env.as_list("COGNITO_APP_CLIENT_ID")
+COGNITO_CLIENT_SECRET = env.get("COGNITO_CLIENT_SECRET")
+COGNITO_DOMAIN = env.get("COGNITO_DOMAIN")
+COGNITO_JWKS_URL = env.get("COGNITO_JWKS_URL")
+
+CANONICAL_HOST = env.get("CANONICAL_HOST")
+
+# What a deployed target refuses to start without (see env.require).
+DEPLOYED_REQUIRED_ENV = (
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "AWS_REGION",
+    "SESSIONS_TABLE",
+    "MEDIA_BUCKET",
+    "COGNITO_USER_POOL_ID",
+    "COGNITO_APP_CLIENT_ID",
+)
+
+
+# Private media in S3 (apps.core.storage reads the names above when first used).
+MEDIA_URL_EXPIRY = env.as_int("MEDIA_URL_EXPIRY", 300)
+STORAGES = {
+    "default": {"BACKEND": "apps.core.storage.MediaStorage"},
+    # Hashed, compressed files served with far-future cache headers (collectstatic first).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+STATIC_URL = env.get("DJANGO_STATIC_URL", "/static/")
+STATIC_ROOT = env.get("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles"))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Health ----------------------------------------------------------------------------
+# /readyz runs these (dotted paths to callables returning None or raising).
+READINESS_CHECKS = {
+    "database": "apps.core.health.check_database",
+    "sessions_table": "apps.core.health.check_sessions_table",
+    "media_bucket": "apps.core.health.check_media_bucket",
+}
+READINESS_TIMEOUT = env.as_float("READINESS_TIMEOUT", 1.0)
+
+# --- Security (production defaults; local and test relax them) -------------------------
+SECURE_SSL_REDIRECT = env.as_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+# Load balancers probe these over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Only behind a proxy that sets the header itself (nginx, ALB); never trust it from clients.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env.as_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False)
+    else None
+)
+SECURE_HSTS_SECONDS = env.as_int("DJANGO_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.as_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env.as_bool("DJANGO_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging ---------------------------------------------------------------------------
+LOG_LEVEL = env.get("DJANGO_LOG_LEVEL", "INFO")
+LOGGING = logging_config(env.get("DJANGO_LOG_FORMAT", "json"), LOG_LEVEL)

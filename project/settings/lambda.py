@@ -1,0 +1,7 @@
+"""Lambda target: Zappa's handler in front of ``project.wsgi``."""
+
+from .base import *  # noqa: F403
+from .base import DEPLOYED_REQUIRED_ENV, env
+
+DEPLOY_TARGET = "lambda"
+env.require(DEPLOYED_REQUIRED_ENV, DEPLOY_TARGET)

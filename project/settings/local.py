@@ -1,0 +1,66 @@
+"""Local development: ``manage.py runserver`` against the local AWS stack.
+
+Start the stack with ``manage.py localaws`` (``make run`` does both). Every default
+here points at that stack, so a fresh clone runs with no environment at all.
+"""
+
+import json
+
+from .base import *  # noqa: F403
+from .base import LOG_LEVEL, VAR_DIR, database_config, env, logging_config
+
+DEPLOY_TARGET = "local"
+DEBUG = env.as_bool("DJANGO_DEBUG", True)
+SECRET_KEY = env.get("DJANGO_SECRET_KEY", "django-insecure-local-only-never-deploy-this-key")
+ALLOWED_HOSTS = env.as_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+VAR_DIR.mkdir(exist_ok=True)  # SQLite file and the local stack's state live here
+DATABASES = {
+    "default": database_config(env.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))
+}
+
+# The local AWS stack (moto's server on loopback) and the names it provisions.
+LOCALAWS_HOST = "127.0.0.1"
+LOCALAWS_PORT = env.as_int("LOCALAWS_PORT", 4566)
+LOCALAWS_STATE_DIR = VAR_DIR / "localaws"
+LOCALAWS_DEMO_USERNAME = env.get("LOCALAWS_DEMO_USERNAME", "demo@example.com")
+LOCALAWS_DEMO_PASSWORD = env.get("LOCALAWS_DEMO_PASSWORD", "Amphibian-demo-1")
+
+AWS_REGION = env.get("AWS_REGION", "us-east-1")
+AWS_ENDPOINT_URL = env.get("AWS_ENDPOINT_URL", f"http://{LOCALAWS_HOST}:{LOCALAWS_PORT}")
+AWS_ACCESS_KEY_ID = env.get("AWS_ACCESS_KEY_ID", "local")
+AWS_SECRET_ACCESS_KEY = env.get("AWS_SECRET_ACCESS_KEY", "local")
+SESSIONS_TABLE = env.get("SESSIONS_TABLE", "amphibian-local-sessions")
+MEDIA_BUCKET = env.get("MEDIA_BUCKET", "amphibian-local-media")
+STATIC_BUCKET = env.get("STATIC_BUCKET", "amphibian-local-static")
+
+
+def _stack_outputs():
+    """Ids the local stack generated (like CloudFormation outputs); a file, not a network call."""
+    try:
+        return json.loads((LOCALAWS_STATE_DIR / "outputs.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+_outputs = _stack_outputs()
+COGNITO_USER_POOL_ID = env.get("COGNITO_USER_POOL_ID", _outputs.get("COGNITO_USER_POOL_ID"))
+COGNITO_APP_CLIENT_ID = env.as_list(
+    "COGNITO_APP_CLIENT_ID", _outputs.get("COGNITO_APP_CLIENT_ID", [])
+)
+
+# Static files straight from their sources through whitenoise's finders; no collectstatic.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+
+# Plain HTTP on loopback.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
+LOGGING = logging_config(env.get("DJANGO_LOG_FORMAT", "console"), LOG_LEVEL)
