@@ -108,3 +108,38 @@ def pages(client, method, key, **kwargs):
     """Every item of a paged list call (botocore's paginator), flattened."""
     for page in client.get_paginator(method).paginate(**kwargs):
         yield from page.get(key, [])
+
+
+# Error codes that mean "the service or resource is not there right now", not "bad request".
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "InternalServerError",
+        "InternalErrorException",
+        "SlowDown",
+        "NoSuchBucket",
+    }
+)
+
+
+def is_unavailable(exc):
+    """True when ``exc`` means an AWS dependency is down (answer 503), not a bad request."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionError,
+        NoCredentialsError,
+    )
+
+    if isinstance(exc, ConnectionError | NoCredentialsError):
+        return True
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error.get("Code") in _UNAVAILABLE_CODES or status >= 500
+    return isinstance(exc, BotoCoreError) and "Timeout" in type(exc).__name__

@@ -13,9 +13,12 @@ from apps.core import aws
 
 logger = logging.getLogger(__name__)
 
-# Sessions table: a string partition key and a Number TTL attribute (epoch seconds).
+# Sessions and the token deny-list: a string partition key and a Number TTL attribute
+# (epoch seconds) that DynamoDB deletes by, late; readers must check it themselves.
 SESSIONS_KEY_ATTRIBUTE = "session_key"
 SESSIONS_TTL_ATTRIBUTE = "expires_at"
+DENYLIST_KEY_ATTRIBUTE = "jti"
+DENYLIST_TTL_ATTRIBUTE = "expires_at"
 
 # Browsers upload straight to the media bucket with presigned POSTs.
 MEDIA_CORS_METHODS = ["POST", "PUT", "GET", "HEAD"]
@@ -25,14 +28,22 @@ LOCAL_APP_CLIENT_NAME = "amphibian-local-web"
 LOCAL_ADMIN_GROUP = "admins"
 
 
-def sessions_table_definition(table_name):
-    """``CreateTable`` arguments for the sessions table (on-demand billing)."""
+def key_table_definition(table_name, key_attribute):
+    """``CreateTable`` arguments for a table keyed by one string (on-demand billing)."""
     return {
         "TableName": table_name,
-        "AttributeDefinitions": [{"AttributeName": SESSIONS_KEY_ATTRIBUTE, "AttributeType": "S"}],
-        "KeySchema": [{"AttributeName": SESSIONS_KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": key_attribute, "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": key_attribute, "KeyType": "HASH"}],
         "BillingMode": "PAY_PER_REQUEST",
     }
+
+
+def sessions_table_definition(table_name):
+    return key_table_definition(table_name, SESSIONS_KEY_ATTRIBUTE)
+
+
+def denylist_table_definition(table_name):
+    return key_table_definition(table_name, DENYLIST_KEY_ATTRIBUTE)
 
 
 def ensure_table(dynamodb, definition, ttl_attribute=None):
@@ -60,6 +71,12 @@ def ensure_table(dynamodb, definition, ttl_attribute=None):
 def ensure_sessions_table(dynamodb, table_name):
     return ensure_table(
         dynamodb, sessions_table_definition(table_name), ttl_attribute=SESSIONS_TTL_ATTRIBUTE
+    )
+
+
+def ensure_denylist_table(dynamodb, table_name):
+    return ensure_table(
+        dynamodb, denylist_table_definition(table_name), ttl_attribute=DENYLIST_TTL_ATTRIBUTE
     )
 
 
@@ -196,6 +213,7 @@ def provision_local_stack(endpoint, origins):
     cognito = aws.client("cognito-idp", endpoint=endpoint)
 
     ensure_sessions_table(dynamodb, settings.SESSIONS_TABLE)
+    ensure_denylist_table(dynamodb, settings.TOKEN_DENYLIST_TABLE)
     ensure_private_bucket(s3, settings.MEDIA_BUCKET, settings.AWS_REGION, cors_origins=origins)
     ensure_private_bucket(s3, settings.STATIC_BUCKET, settings.AWS_REGION)
     pool_id = ensure_user_pool(cognito, LOCAL_USER_POOL_NAME)

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "apps.core",
+    "apps.accounts",
     "apps.pages",
 ]
 
@@ -42,6 +43,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.accounts.middleware.CognitoJWTMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -109,11 +111,37 @@ SESSIONS_TABLE = env.get("SESSIONS_TABLE")
 MEDIA_BUCKET = env.get("MEDIA_BUCKET")
 STATIC_BUCKET = env.get("STATIC_BUCKET")
 
+TOKEN_DENYLIST_TABLE = env.get("TOKEN_DENYLIST_TABLE")
+
+# --- Authentication (Cognito) ----------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.CognitoBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
 COGNITO_USER_POOL_ID = env.get("COGNITO_USER_POOL_ID")
 COGNITO_APP_CLIENT_ID = env.as_list("COGNITO_APP_CLIENT_ID")
 COGNITO_CLIENT_SECRET = env.get("COGNITO_CLIENT_SECRET")
+# Hosted UI (managed login) domain; unset means the username/password form.
 COGNITO_DOMAIN = env.get("COGNITO_DOMAIN")
+# Defaults derive from region + pool (apps.accounts.conf); set them for other OIDC issuers
+# or when the keys come from elsewhere than the issuer (the local stack).
+COGNITO_ISSUER = env.get("COGNITO_ISSUER")
 COGNITO_JWKS_URL = env.get("COGNITO_JWKS_URL")
+COGNITO_JWKS_FILE = env.get("COGNITO_JWKS_FILE")
+COGNITO_JWKS_COOLDOWN = env.as_float("COGNITO_JWKS_COOLDOWN", 30.0)
+COGNITO_JWKS_TIMEOUT = env.as_float("COGNITO_JWKS_TIMEOUT", 3.0)
+COGNITO_LEEWAY = env.as_int("COGNITO_LEEWAY", 30)
+COGNITO_MAX_TOKEN_AGE = env.as_int("COGNITO_MAX_TOKEN_AGE", 0)  # seconds since auth_time
+COGNITO_BEARER_TOKEN_USES = env.as_list("COGNITO_BEARER_TOKEN_USES", ["access"])
+COGNITO_CHECK_REVOCATION = env.as_bool("COGNITO_CHECK_REVOCATION", True)
+COGNITO_DENYLIST_TTL = env.as_int("COGNITO_DENYLIST_TTL", 86400)  # longest token lifetime
+COGNITO_STAFF_GROUP = env.get("COGNITO_STAFF_GROUP", "admins")
+COGNITO_SUPERUSER_GROUP = env.get("COGNITO_SUPERUSER_GROUP", "superusers")
+TOKEN_DENYLIST_BACKEND = "apps.accounts.revocation.DynamoDBDenyList"  # noqa: S105 - a path
+LOGIN_FAILURE_LIMIT = env.as_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW = env.as_int("LOGIN_FAILURE_WINDOW", 900)
 
 CANONICAL_HOST = env.get("CANONICAL_HOST")
 
@@ -124,6 +152,7 @@ DEPLOYED_REQUIRED_ENV = (
     "DATABASE_URL",
     "AWS_REGION",
     "SESSIONS_TABLE",
+    "TOKEN_DENYLIST_TABLE",
     "MEDIA_BUCKET",
     "COGNITO_USER_POOL_ID",
     "COGNITO_APP_CLIENT_ID",

@@ -31,6 +31,7 @@ AWS_ENDPOINT_URL = env.get("AWS_ENDPOINT_URL", f"http://{LOCALAWS_HOST}:{LOCALAW
 AWS_ACCESS_KEY_ID = env.get("AWS_ACCESS_KEY_ID", "local")
 AWS_SECRET_ACCESS_KEY = env.get("AWS_SECRET_ACCESS_KEY", "local")
 SESSIONS_TABLE = env.get("SESSIONS_TABLE", "amphibian-local-sessions")
+TOKEN_DENYLIST_TABLE = env.get("TOKEN_DENYLIST_TABLE", "amphibian-local-denylist")
 MEDIA_BUCKET = env.get("MEDIA_BUCKET", "amphibian-local-media")
 STATIC_BUCKET = env.get("STATIC_BUCKET", "amphibian-local-static")
 
@@ -47,6 +48,13 @@ _outputs = _stack_outputs()
 COGNITO_USER_POOL_ID = env.get("COGNITO_USER_POOL_ID", _outputs.get("COGNITO_USER_POOL_ID"))
 COGNITO_APP_CLIENT_ID = env.as_list(
     "COGNITO_APP_CLIENT_ID", _outputs.get("COGNITO_APP_CLIENT_ID", [])
+)
+# Tokens name the real AWS issuer; their keys come from the local stack.
+COGNITO_JWKS_URL = env.get(
+    "COGNITO_JWKS_URL",
+    f"{AWS_ENDPOINT_URL}/{COGNITO_USER_POOL_ID}/.well-known/jwks.json"
+    if COGNITO_USER_POOL_ID
+    else None,
 )
 
 # Static files straight from their sources through whitenoise's finders; no collectstatic.

@@ -15,6 +15,7 @@ AWS_ENDPOINT_URLS = {}
 AWS_ACCESS_KEY_ID = "test"
 AWS_SECRET_ACCESS_KEY = "test"
 SESSIONS_TABLE = "amphibian-test-sessions"
+TOKEN_DENYLIST_TABLE = "amphibian-test-denylist"
 MEDIA_BUCKET = "amphibian-test-media"
 STATIC_BUCKET = "amphibian-test-static"
 COGNITO_USER_POOL_ID = None

@@ -17,6 +17,20 @@ logger = logging.getLogger(__name__)
 _READ_PREFIXES = ("Get", "Describe", "List", "Scan", "Query", "BatchGet", "TransactGet")
 
 
+# moto serves a pool's keys at /<pool id>/.well-known/jwks.json but, unlike Cognito, only
+# routes the request when a signature names the service; plain GETs (what the app's JWKS
+# fetch sends) get one added here, so the local URL behaves like the real one.
+_COGNITO_HINT = (
+    "AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/cognito-idp/aws4_request, "
+    "SignedHeaders=host, Signature=local"
+)
+
+
+def _route_well_known(environ):
+    if "/.well-known/" in environ.get("PATH_INFO", "") and not environ.get("HTTP_AUTHORIZATION"):
+        environ["HTTP_AUTHORIZATION"] = _COGNITO_HINT
+
+
 def _is_write(environ):
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
@@ -92,6 +106,7 @@ class LocalAWS:
 
     def _track_writes(self, app):
         def tracked(environ, start_response):
+            _route_well_known(environ)
             response = app(environ, start_response)
             # After the write is applied, so a save never races ahead of it.
             if _is_write(environ):

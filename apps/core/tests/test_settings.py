@@ -14,6 +14,7 @@ DEPLOYED_ENV = {
     "DATABASE_URL": "postgres://amphibian@127.0.0.1:5432/amphibian",
     "AWS_REGION": "eu-west-1",
     "SESSIONS_TABLE": "amphibian-prod-sessions",
+    "TOKEN_DENYLIST_TABLE": "amphibian-prod-denylist",
     "MEDIA_BUCKET": "amphibian-prod-media",
     "COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf123",
     "COGNITO_APP_CLIENT_ID": "1example23456789",

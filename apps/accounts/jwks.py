@@ -1,0 +1,137 @@
+"""The Cognito key set, fetched rarely and shared by every request of the process.
+
+Keys are kept until a token names a ``kid`` the cache does not know (Cognito rotated its
+keys, or someone is probing). Then the cache refetches, at most once per cooldown however
+many requests ask, and only one of them does the fetch while the others wait for it. A
+failed fetch keeps the old keys. A JWKS file can pre-seed the cache so that a Lambda cold
+start verifies its first token without any network call.
+"""
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from jwt import PyJWK
+from jwt.exceptions import PyJWKError
+
+from apps.accounts.conf import jwks_url
+
+logger = logging.getLogger(__name__)
+
+MAX_JWKS_BYTES = 64 * 1024
+
+
+class JWKSUnavailable(Exception):
+    """No key set could be fetched and none was cached: a dependency is down, not the token."""
+
+
+class JWKSCache:
+    def __init__(self, url, *, cooldown=30.0, timeout=3.0, seed_file=None):
+        self.url = url
+        self.cooldown = cooldown
+        self.timeout = timeout
+        self.seed_file = seed_file
+        self.fetches = 0
+        self._keys = None  # kid -> PyJWK; None until seeded or fetched
+        self._seeded = False
+        self._last_fetch = None
+        self._lock = threading.Lock()
+
+    def get_key(self, kid):
+        """The RS256 key for ``kid``, or None if the pool has no such key.
+
+        Raises JWKSUnavailable when there are no keys at all and the fetch failed.
+        """
+        if not self._seeded:
+            self._seed()
+        keys = self._keys
+        if keys is not None and kid in keys:
+            return keys[kid]
+        self._refresh()
+        if self._keys is None:
+            raise JWKSUnavailable(f"could not fetch the key set from {self.url}")
+        return self._keys.get(kid)
+
+    def _seed(self):
+        with self._lock:
+            if self._seeded:
+                return
+            self._seeded = True
+            if not self.seed_file:
+                return
+            try:
+                with open(self.seed_file, "rb") as file:
+                    self._keys = _parse(file.read(MAX_JWKS_BYTES + 1))
+            except (OSError, ValueError) as exc:
+                logger.error("JWKS file %s unusable, fetching instead: %r", self.seed_file, exc)
+
+    def _refresh(self):
+        with self._lock:
+            now = time.monotonic()
+            if self._last_fetch is not None and now - self._last_fetch < self.cooldown:
+                return
+            self._last_fetch = now
+            self.fetches += 1
+            try:
+                self._keys = _parse(self._fetch())
+            except (OSError, ValueError) as exc:
+                logger.warning("JWKS fetch from %s failed, keeping cached keys: %r", self.url, exc)
+
+    def _fetch(self):
+        request = urllib.request.Request(  # noqa: S310 - the URL is a setting, never from a token
+            self.url, headers={"Accept": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            return response.read(MAX_JWKS_BYTES + 1)
+
+
+def _parse(raw):
+    """``{kid: PyJWK}`` for the RS256 signing keys of a JWKS document."""
+    if len(raw) > MAX_JWKS_BYTES:
+        raise ValueError("JWKS document too large")
+    document = json.loads(raw)
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise ValueError("not a JWKS document")
+    keys = {}
+    for jwk in document["keys"]:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or "kid" not in jwk:
+            continue
+        if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
+            continue
+        try:
+            keys[jwk["kid"]] = PyJWK(jwk, algorithm="RS256")
+        except PyJWKError as exc:
+            logger.warning("skipping unusable JWK %r: %s", jwk.get("kid"), exc)
+    return keys
+
+
+_caches = {}
+_caches_lock = threading.Lock()
+
+
+def jwks_cache():
+    """The process-wide cache for the configured key set (one per configuration)."""
+    url = jwks_url()
+    key = (
+        url,
+        settings.COGNITO_JWKS_FILE,
+        settings.COGNITO_JWKS_COOLDOWN,
+        settings.COGNITO_JWKS_TIMEOUT,
+    )
+    cache = _caches.get(key)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.setdefault(
+                key,
+                JWKSCache(
+                    url,
+                    seed_file=settings.COGNITO_JWKS_FILE,
+                    cooldown=settings.COGNITO_JWKS_COOLDOWN,
+                    timeout=settings.COGNITO_JWKS_TIMEOUT,
+                ),
+            )
+    return cache

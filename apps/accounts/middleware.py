@@ -1,0 +1,73 @@
+"""Bearer-token authentication for API clients, after Django's AuthenticationMiddleware."""
+
+import logging
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from apps.accounts import services
+from apps.accounts.jwks import JWKSUnavailable
+from apps.accounts.revocation import DenyListUnavailable
+from apps.accounts.tokens import TokenError, verify_token
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+
+
+class CognitoJWTMiddleware:
+    """``Authorization: Bearer <token>`` authenticates the request from the token alone.
+
+    A bad token gets 401 with an RFC 6750 ``WWW-Authenticate`` header and a JSON body; no
+    session is read or written and CSRF does not apply (the browser never sends this header
+    on its own). Without a Bearer header the session's user stands. The verified claims
+    are on ``request.auth_claims`` (None when the user came from the session).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.auth_claims = None
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return self.get_response(request)
+        try:
+            claims = verify_token(token.strip(), token_uses=settings.COGNITO_BEARER_TOKEN_USES)
+        except TokenError as exc:
+            logger.info("bearer token rejected: %s", exc.reason, extra={"reason": exc.reason})
+            return unauthorized("invalid_token", exc.reason)
+        except (JWKSUnavailable, DenyListUnavailable) as exc:
+            logger.error("cannot verify bearer tokens: %r", exc)
+            response = JsonResponse(
+                {"error": "temporarily_unavailable", "detail": "token verification unavailable"},
+                status=503,
+            )
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        user = services.user_for_bearer(claims)
+        if not user.is_active:
+            return unauthorized("invalid_token", "inactive_user")
+        request.user = user
+        request.auth_claims = claims
+        # Not a browser request riding on cookies, so there is nothing for CSRF to protect.
+        request._dont_enforce_csrf_checks = True
+        return self.get_response(request)
+
+
+def unauthorized(error=None, description=None):
+    """401 with ``WWW-Authenticate: Bearer`` (RFC 6750) and the same reason in JSON.
+
+    Without ``error`` (no credentials at all) the challenge names only the realm, as the
+    RFC asks.
+    """
+    response = JsonResponse(
+        {"error": error or "authentication_required", "detail": description or ""}, status=401
+    )
+    challenge = 'Bearer realm="api"'
+    if error:
+        challenge += f', error="{error}"'
+    if description:
+        challenge += f', error_description="{description}"'
+    response["WWW-Authenticate"] = challenge
+    return response

@@ -1,0 +1,86 @@
+"""Revoked tokens: a deny-list of ``jti``/``origin_jti`` values, checked on every token.
+
+Logout revokes the refresh token at Cognito, but access and ID tokens already handed out
+stay valid until they expire; listing their ``origin_jti`` here ends them at once.
+The backend is a setting (``TOKEN_DENYLIST_BACKEND``); the DynamoDB one follows the sessions
+table's conventions: a string key and a TTL attribute that reads also check.
+"""
+
+import time
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from apps.core import aws
+from apps.core.provisioning import DENYLIST_KEY_ATTRIBUTE, DENYLIST_TTL_ATTRIBUTE
+
+
+class DenyListUnavailable(Exception):
+    """The deny-list could not be read or written; fail closed (503), never open."""
+
+
+class DenyList:
+    """Interface of a deny-list backend."""
+
+    def is_revoked(self, jtis):
+        """True if any of ``jtis`` (None entries ignored) is on the list and not expired."""
+        raise NotImplementedError
+
+    def revoke(self, jti, expires_at):
+        """List ``jti`` until ``expires_at`` (epoch seconds)."""
+        raise NotImplementedError
+
+
+class DynamoDBDenyList(DenyList):
+    def is_revoked(self, jtis):
+        keys = sorted({jti for jti in jtis if isinstance(jti, str) and jti})
+        if not keys:
+            return False
+        table = settings.TOKEN_DENYLIST_TABLE
+        request = {
+            table: {
+                "Keys": [{DENYLIST_KEY_ATTRIBUTE: {"S": jti}} for jti in keys],
+                "ConsistentRead": True,
+                "ProjectionExpression": "#ttl",
+                "ExpressionAttributeNames": {"#ttl": DENYLIST_TTL_ATTRIBUTE},
+            }
+        }
+        now = time.time()
+        try:
+            while request:
+                response = aws.client("dynamodb").batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(table, []):
+                    if float(item[DENYLIST_TTL_ATTRIBUTE]["N"]) > now:
+                        return True
+                request = response.get("UnprocessedKeys") or {}
+        except Exception as exc:
+            if aws.is_unavailable(exc):
+                raise DenyListUnavailable(str(exc)) from exc
+            raise
+        return False
+
+    def revoke(self, jti, expires_at):
+        try:
+            aws.client("dynamodb").put_item(
+                TableName=settings.TOKEN_DENYLIST_TABLE,
+                Item={
+                    DENYLIST_KEY_ATTRIBUTE: {"S": jti},
+                    DENYLIST_TTL_ATTRIBUTE: {"N": str(int(expires_at))},
+                },
+            )
+        except Exception as exc:
+            if aws.is_unavailable(exc):
+                raise DenyListUnavailable(str(exc)) from exc
+            raise
+
+
+def deny_list():
+    return import_string(settings.TOKEN_DENYLIST_BACKEND)()
+
+
+def is_revoked(*jtis):
+    return deny_list().is_revoked(jtis)
+
+
+def revoke(jti, expires_at):
+    deny_list().revoke(jti, expires_at)

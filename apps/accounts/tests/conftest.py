@@ -1,0 +1,41 @@
+import json
+
+import pytest
+
+from apps.accounts.tests import factories
+from tests.fixtures import free_port
+
+
+@pytest.fixture(scope="session")
+def test_key():
+    return factories.SigningKey("test-key-1")
+
+
+@pytest.fixture
+def token_settings(settings, tmp_path, test_key, local_aws):
+    """Verify tokens of the factories' pool with keys pre-seeded from a JWKS file.
+
+    The JWKS URL points at a closed port, so any fetch attempt fails (and is counted).
+    """
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(factories.jwks_document(test_key)))
+    settings.COGNITO_ISSUER = factories.ISSUER
+    settings.COGNITO_USER_POOL_ID = factories.POOL_ID
+    settings.COGNITO_APP_CLIENT_ID = [factories.CLIENT_ID]
+    settings.COGNITO_JWKS_FILE = str(jwks_file)
+    settings.COGNITO_JWKS_URL = f"http://127.0.0.1:{free_port()}/jwks.json"
+    settings.COGNITO_DOMAIN = None
+    return settings
+
+
+@pytest.fixture
+def local_cognito(settings, local_aws):
+    """Verify the local stack's real Cognito tokens, keys fetched from the stack."""
+    pool_id = local_aws.outputs["COGNITO_USER_POOL_ID"]
+    settings.COGNITO_ISSUER = None
+    settings.COGNITO_USER_POOL_ID = pool_id
+    settings.COGNITO_APP_CLIENT_ID = local_aws.outputs["COGNITO_APP_CLIENT_ID"]
+    settings.COGNITO_JWKS_URL = f"{local_aws.url}/{pool_id}/.well-known/jwks.json"
+    settings.COGNITO_JWKS_FILE = None
+    settings.COGNITO_DOMAIN = None
+    return settings

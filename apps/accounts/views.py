@@ -1,0 +1,152 @@
+import hmac
+import logging
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.accounts import cognito, conf, ratelimit, services
+from apps.accounts.forms import PasswordLoginForm
+from apps.accounts.middleware import unauthorized
+from apps.accounts.revocation import DenyListUnavailable
+
+logger = logging.getLogger(__name__)
+
+PENDING_LOGIN_KEY = "_cognito_login"
+RETRY_AFTER_SECONDS = 5
+GENERIC_LOGIN_ERROR = "Incorrect email or password."
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login(request):
+    """Hosted UI when a domain is configured, else the username/password form."""
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if conf.hosted_ui_url():
+        pending, authorize_url = cognito.new_login_request(
+            request.build_absolute_uri(reverse("accounts:callback"))
+        )
+        request.session[PENDING_LOGIN_KEY] = {**pending, "next": next_url}
+        return redirect(authorize_url)
+
+    form = PasswordLoginForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if form.is_valid():
+        username = form.cleaned_data["username"]
+        address = request.META.get("REMOTE_ADDR", "")
+        if ratelimit.is_locked(username, address):
+            form.add_error(None, _("Too many failed attempts. Try again in a few minutes."))
+            response = render(request, "accounts/login.html", {"form": form, "next": next_url})
+            response.status_code = 429
+            response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW)
+            return response
+        try:
+            tokens = cognito.password_login(username, form.cleaned_data["password"])
+        except cognito.CognitoUnavailable:
+            return _unavailable(request)
+        except cognito.CognitoRejected as exc:
+            logger.info("password login refused: %s", exc.code)
+            ratelimit.record_failure(username, address)
+            form.add_error(None, _(GENERIC_LOGIN_ERROR))
+            status = 400
+        else:
+            if services.complete_login(request, tokens) is not None:
+                ratelimit.clear(username, address)
+                return redirect(next_url)
+            logger.warning("ID token from InitiateAuth rejected: %s", request.auth_error)
+            form.add_error(None, _(GENERIC_LOGIN_ERROR))
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+
+
+@never_cache
+@require_GET
+def callback(request):
+    """The hosted UI's redirect back: check state, exchange the code, verify, log in."""
+    pending = request.session.pop(PENDING_LOGIN_KEY, None)
+    if request.GET.get("error"):
+        return _login_failed(request, _("Sign-in was cancelled or refused."))
+    state = request.GET.get("state", "")
+    code = request.GET.get("code", "")
+    if not pending or not code or not _same(state, pending["state"]):
+        return _login_failed(request, _("This sign-in link is stale or was not started here."))
+    try:
+        tokens = cognito.exchange_code(code, pending)
+    except cognito.CognitoUnavailable:
+        return _unavailable(request)
+    except cognito.CognitoRejected as exc:
+        logger.info("code exchange refused: %s", exc.code)
+        return _login_failed(request, _("Sign-in failed. Please try again."))
+    if services.complete_login(request, tokens, nonce=pending["nonce"]) is None:
+        logger.warning("ID token from the hosted UI rejected: %s", request.auth_error)
+        return _login_failed(request, _("Sign-in failed. Please try again."))
+    return redirect(pending["next"])
+
+
+@never_cache
+@require_POST
+def logout(request):
+    """Deny-list the tokens, end the session, revoke the refresh token, leave the hosted UI."""
+    try:
+        refresh_token = services.complete_logout(request)
+    except DenyListUnavailable:
+        return _unavailable(request)
+    if refresh_token:
+        try:
+            cognito.revoke_refresh_token(refresh_token)
+        except (cognito.CognitoRejected, cognito.CognitoUnavailable) as exc:
+            # The token lived only in the session just deleted; listed jti end the rest.
+            logger.warning("refresh token revocation failed: %r", exc)
+    home = request.build_absolute_uri(settings.LOGOUT_REDIRECT_URL)
+    if conf.hosted_ui_url():
+        return redirect(cognito.logout_url(home))
+    return redirect(home)
+
+
+@never_cache
+@require_GET
+def me(request):
+    """The signed-in user and their groups, for Bearer clients (and the browser)."""
+    if not request.user.is_authenticated:
+        return unauthorized()
+    user = request.user
+    return JsonResponse(
+        {
+            "sub": user.sub,
+            "username": user.get_username(),
+            "email": user.email,
+            "name": user.get_full_name(),
+            "groups": sorted(user.groups.values_list("name", flat=True)),
+            "is_staff": user.is_staff,
+            "is_superuser": user.is_superuser,
+        }
+    )
+
+
+def _safe_next(request, candidate):
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return settings.LOGIN_REDIRECT_URL
+
+
+def _same(a, b):
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _login_failed(request, message):
+    return render(request, "accounts/login_failed.html", {"message": message}, status=400)
+
+
+def _unavailable(request):
+    response = render(request, "accounts/unavailable.html", status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
