@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     # Before staticfiles: runserver serves static through whitenoise too, as servers do.
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
     "apps.core",
     "apps.accounts",
     "apps.pages",
@@ -169,6 +171,30 @@ STORAGES = {
 STATIC_URL = env.get("DJANGO_STATIC_URL", "/static/")
 STATIC_ROOT = env.get("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Background work (django-tasks) ---------------------------------------------------
+# Inline by default; the server target uses the database queue, the lambda target
+# asynchronous self-invocation (apps.core.tasks).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# The function to invoke for tasks on Lambda (the runtime sets AWS_LAMBDA_FUNCTION_NAME).
+TASKS_LAMBDA_FUNCTION = env.get("TASKS_LAMBDA_FUNCTION") or env.get("AWS_LAMBDA_FUNCTION_NAME")
+TASKS_LAMBDA_MAX_PAYLOAD = env.as_int("TASKS_LAMBDA_MAX_PAYLOAD", 256 * 1024)
+
+# Scheduled jobs; see apps.core.tasks.schedules. After a change run
+# `python manage.py schedules --write` (Zappa events and systemd timers follow).
+SCHEDULES = {
+    "purge-idempotency-keys": {
+        "schedule": "cron(17 3 * * ? *)",
+        "callable": "apps.core.tasks.idempotency.purge_expired_keys",
+        "description": "Forget task idempotency keys older than 30 days",
+    },
+    "prune-task-results": {
+        "schedule": "rate(1 day)",
+        "command": "prune_db_task_results --min-age-days 7",
+        "description": "Delete finished database-queue task results older than a week",
+        "targets": ["server"],  # only the server target queues tasks in the database
+    },
+}
 
 # --- Health ----------------------------------------------------------------------------
 # /readyz runs these (dotted paths to callables returning None or raising).

@@ -3,14 +3,14 @@
 import base64
 import hashlib
 import json
-import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.loopback import LoopbackServer, QuietHandler
 
 REGION = "us-east-1"
 POOL_ID = "us-east-1_TestPool1"
@@ -66,36 +66,6 @@ def claims(token_use="access", **overrides):
     return {key: value for key, value in base.items() if value is not None}
 
 
-class LoopbackServer:
-    """A ThreadingHTTPServer on 127.0.0.1 with a free port, for a handler class."""
-
-    def __init__(self, handler):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.owner = self
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class _QuietHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body=b"", content_type="application/json"):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 class JWKSServer(LoopbackServer):
     """Serves a JWKS document, counts fetches, and can be switched off (503)."""
 
@@ -104,7 +74,7 @@ class JWKSServer(LoopbackServer):
         self.fetches = 0
         self.up = True
 
-        class Handler(_QuietHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 owner = self.server.owner
                 owner.fetches += 1
@@ -130,11 +100,10 @@ class FakeHostedUI(LoopbackServer):
         self.revoked = []
         self.token_requests = []
 
-        class Handler(_QuietHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 owner = self.server.owner
-                length = int(self.headers.get("Content-Length", 0))
-                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                form = dict(urllib.parse.parse_qsl(self.read_body().decode()))
                 if owner.client_secret and not owner.basic_ok(self.headers.get("Authorization")):
                     return self.reply(401, b'{"error": "invalid_client"}')
                 if self.path == "/oauth2/token":

@@ -1,0 +1,98 @@
+"""Cold-start cost of enqueueing on Lambda: Zappa's async module vs ours.
+
+Each sample is a fresh interpreter that sets up Django for the lambda target and imports
+one module; both variants run interleaved in one run, so noise hits them alike. Reports
+the median import time and whether boto3 was loaded.
+
+    .venv/bin/python bench/tasks_import.py [--runs 15]
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe  # noqa: E402
+
+ENV = {
+    "DJANGO_DEPLOY_TARGET": "lambda",
+    "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+    "DJANGO_ALLOWED_HOSTS": "bench.example.com",
+    "DATABASE_URL": "sqlite://:memory:",
+    "AWS_REGION": "us-east-1",
+    "SESSIONS_TABLE": "t",
+    "TOKEN_DENYLIST_TABLE": "d",
+    "MEDIA_BUCKET": "b",
+    "COGNITO_USER_POOL_ID": "us-east-1_x",
+    "COGNITO_APP_CLIENT_ID": "c",
+    "PATH": "/usr/bin:/bin",
+}
+PROBE = """
+import sys, time
+import project.targets; project.targets.configure()
+import django; django.setup()
+started = time.perf_counter()
+import {module}
+elapsed = time.perf_counter() - started
+print(elapsed * 1000, "boto3" in sys.modules)
+"""
+VARIANTS = {
+    "zappa.asynchronous": "zappa.asynchronous",
+    "amphibian lambda backend": "apps.core.tasks.lambda_backend",
+}
+
+
+def sample(module):
+    output = subprocess.run(  # noqa: S603 - our own interpreter and probe
+        [sys.executable, "-c", PROBE.format(module=module)],
+        cwd=ROOT,
+        env={**ENV, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return float(output[0]), output[1] == "True"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=15)
+    runs = parser.parse_args().runs
+    times = {name: [] for name in VARIANTS}
+    loads_boto3 = {}
+    for _ in range(runs):
+        for name, module in VARIANTS.items():
+            elapsed, boto3 = sample(module)
+            times[name].append(elapsed)
+            loads_boto3[name] = boto3
+    rows = {
+        name: {
+            "median_ms": round(statistics.median(values), 1),
+            "min_ms": round(min(values), 1),
+            "imports_boto3": loads_boto3[name],
+        }
+        for name, values in times.items()
+    }
+    ours = rows["amphibian lambda backend"]["median_ms"]
+    result = {
+        "benchmark": "import cost of the task enqueue path on the lambda target",
+        "command": f"{Path(sys.executable).name} bench/tasks_import.py --runs {runs}",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": describe(),
+        "runs": runs,
+        "results": rows,
+        "ratio_zappa_to_ours": round(rows["zappa.asynchronous"]["median_ms"] / ours, 1),
+    }
+    out = ROOT / "bench" / "results" / "tasks_import.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
