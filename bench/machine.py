@@ -3,9 +3,11 @@
 import os
 import platform
 import sys
+from importlib.metadata import version
 
 
-def describe():
+def describe(packages=()):
+    """CPU, cores, Python and platform, plus the versions of ``packages``."""
     cpu = "unknown"
     try:
         with open("/proc/cpuinfo") as cpuinfo:
@@ -17,7 +19,8 @@ def describe():
         pass
     return {
         "cpu": cpu,
-        "cores": os.cpu_count(),
+        "cores": len(os.sched_getaffinity(0)),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        **{package: version(package) for package in packages},
     }

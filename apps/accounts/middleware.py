@@ -9,10 +9,9 @@ from apps.accounts import services
 from apps.accounts.jwks import JWKSUnavailable
 from apps.accounts.revocation import DenyListUnavailable
 from apps.accounts.tokens import TokenError, verify_token
+from apps.core.http import unavailable_json
 
 logger = logging.getLogger(__name__)
-
-RETRY_AFTER_SECONDS = 5
 
 
 class CognitoJWTMiddleware:
@@ -39,12 +38,9 @@ class CognitoJWTMiddleware:
             return unauthorized("invalid_token", exc.reason)
         except (JWKSUnavailable, DenyListUnavailable) as exc:
             logger.error("cannot verify bearer tokens: %r", exc)
-            response = JsonResponse(
-                {"error": "temporarily_unavailable", "detail": "token verification unavailable"},
-                status=503,
+            return unavailable_json(
+                error="temporarily_unavailable", detail="token verification unavailable"
             )
-            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-            return response
         user = services.user_for_bearer(claims)
         if not user.is_active:
             return unauthorized("invalid_token", "inactive_user")

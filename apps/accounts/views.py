@@ -14,11 +14,11 @@ from apps.accounts import cognito, conf, ratelimit, services
 from apps.accounts.forms import PasswordLoginForm
 from apps.accounts.middleware import unauthorized
 from apps.accounts.revocation import DenyListUnavailable
+from apps.core.http import unavailable
 
 logger = logging.getLogger(__name__)
 
 PENDING_LOGIN_KEY = "_cognito_login"
-RETRY_AFTER_SECONDS = 5
 GENERIC_LOGIN_ERROR = "Incorrect email or password."
 
 
@@ -147,6 +147,4 @@ def _login_failed(request, message):
 
 
 def _unavailable(request):
-    response = render(request, "accounts/unavailable.html", status=503)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+    return unavailable(render(request, "accounts/unavailable.html"))

@@ -116,6 +116,7 @@ _UNAVAILABLE_CODES = frozenset(
         "ResourceNotFoundException",
         "ProvisionedThroughputExceededException",
         "ThrottlingException",
+        "Throttling",
         "RequestLimitExceeded",
         "TooManyRequestsException",
         "ServiceUnavailable",
@@ -132,14 +133,15 @@ def is_unavailable(exc):
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
+        ConnectionClosedError,
         ConnectionError,
         NoCredentialsError,
     )
 
-    if isinstance(exc, ConnectionError | NoCredentialsError):
+    if isinstance(exc, ConnectionError | ConnectionClosedError | NoCredentialsError):
         return True
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error.get("Code") in _UNAVAILABLE_CODES or status >= 500
+        return error.get("Code") in _UNAVAILABLE_CODES or status == 429 or status >= 500
     return isinstance(exc, BotoCoreError) and "Timeout" in type(exc).__name__

@@ -3,8 +3,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from apps.core import health
-
-RETRY_AFTER_SECONDS = 5
+from apps.core.http import unavailable
 
 
 @never_cache
@@ -21,6 +20,4 @@ def readyz(request):
     ready, checks = health.readiness()
     if ready:
         return JsonResponse({"status": "ok", "checks": checks})
-    response = JsonResponse({"status": "unavailable", "checks": checks}, status=503)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+    return unavailable(JsonResponse({"status": "unavailable", "checks": checks}))

@@ -25,6 +25,8 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    # Not for its engine: Django's session cookie security checks (check --deploy) look
+    # for this app, and our middleware is no longer at its dotted path.
     "django.contrib.sessions",
     "django.contrib.messages",
     # Before staticfiles: runserver serves static through whitenoise too, as servers do.
@@ -33,6 +35,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "apps.core",
+    "apps.sessions",
     "apps.accounts",
     "apps.pages",
 ]
@@ -41,7 +44,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIDMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "apps.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -171,6 +174,19 @@ STORAGES = {
 STATIC_URL = env.get("DJANGO_STATIC_URL", "/static/")
 STATIC_ROOT = env.get("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Sessions (DynamoDB) ---------------------------------------------------------------
+# One item per session in SESSIONS_TABLE (apps.core.provisioning defines the table).
+SESSION_ENGINE = "apps.sessions.backends.dynamodb"
+# Strongly consistent reads see a write made a moment ago by any instance; eventually
+# consistent ones cost half but may miss a login or logout for about a second.
+SESSION_DYNAMODB_CONSISTENT_READ = env.as_bool("SESSION_DYNAMODB_CONSISTENT_READ", True)
+# Key items by SHA-256(session key), so reading the table gives no usable cookie.
+# Changing it ends every session.
+SESSION_DYNAMODB_HASH_KEYS = env.as_bool("SESSION_DYNAMODB_HASH_KEYS", False)
+# With SESSION_SAVE_EVERY_REQUEST, rewrite an unmodified session only when less than this
+# fraction of its age remains: one write per half age at 0.5, every request at 1.
+SESSION_DYNAMODB_REFRESH_FRACTION = env.as_float("SESSION_DYNAMODB_REFRESH_FRACTION", 0.5)
 
 # --- Background work (django-tasks) ---------------------------------------------------
 # Inline by default; the server target uses the database queue, the lambda target

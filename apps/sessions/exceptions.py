@@ -1,0 +1,2 @@
+class SessionStoreUnavailable(Exception):
+    """The session store cannot answer now: unreachable, throttled or its table missing."""
