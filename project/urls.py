@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.pages.urls")),
     path("accounts/", include("apps.accounts.urls")),
+    path("", include("apps.files.urls")),
     # Everyone signs in through Cognito, the admin included (staff come from a group).
     path(
         "admin/login/",

@@ -3,13 +3,12 @@
 import logging
 
 from django.conf import settings
-from django.http import JsonResponse
 
 from apps.accounts import services
 from apps.accounts.jwks import JWKSUnavailable
 from apps.accounts.revocation import DenyListUnavailable
 from apps.accounts.tokens import TokenError, verify_token
-from apps.core.http import unavailable_json
+from apps.core.http import unauthorized, unavailable_json
 
 logger = logging.getLogger(__name__)
 
@@ -49,21 +48,3 @@ class CognitoJWTMiddleware:
         # Not a browser request riding on cookies, so there is nothing for CSRF to protect.
         request._dont_enforce_csrf_checks = True
         return self.get_response(request)
-
-
-def unauthorized(error=None, description=None):
-    """401 with ``WWW-Authenticate: Bearer`` (RFC 6750) and the same reason in JSON.
-
-    Without ``error`` (no credentials at all) the challenge names only the realm, as the
-    RFC asks.
-    """
-    response = JsonResponse(
-        {"error": error or "authentication_required", "detail": description or ""}, status=401
-    )
-    challenge = 'Bearer realm="api"'
-    if error:
-        challenge += f', error="{error}"'
-    if description:
-        challenge += f', error_description="{description}"'
-    response["WWW-Authenticate"] = challenge
-    return response

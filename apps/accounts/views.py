@@ -12,9 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts import cognito, conf, ratelimit, services
 from apps.accounts.forms import PasswordLoginForm
-from apps.accounts.middleware import unauthorized
 from apps.accounts.revocation import DenyListUnavailable
-from apps.core.http import unavailable
+from apps.core.http import unauthorized, unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -147,4 +146,4 @@ def _login_failed(request, message):
 
 
 def _unavailable(request):
-    return unavailable(render(request, "accounts/unavailable.html"))
+    return unavailable(render(request, "unavailable.html"))

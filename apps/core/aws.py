@@ -32,11 +32,14 @@ def endpoint_url(service):
     return overrides.get(service_id) or settings.AWS_ENDPOINT_URL
 
 
-def client_config(*, connect_timeout=None, read_timeout=None, max_attempts=None):
+def client_config(service=None, *, connect_timeout=None, read_timeout=None, max_attempts=None):
     """botocore ``Config`` with the project's timeouts and retry policy."""
     from botocore.config import Config
 
+    # Presigned S3 URLs and POSTs must use SigV4 (required in newer regions, and by KMS).
+    signature = {"signature_version": "s3v4"} if service == "s3" else {}
     return Config(
+        **signature,
         region_name=settings.AWS_REGION,
         connect_timeout=connect_timeout or settings.AWS_CONNECT_TIMEOUT,
         read_timeout=read_timeout or settings.AWS_READ_TIMEOUT,
@@ -99,7 +102,7 @@ def _create_client(service, endpoint, **config):
     return session.client(
         service,
         endpoint_url=endpoint,
-        config=client_config(**config),
+        config=client_config(service, **config),
         **credentials(),
     )
 

@@ -1,4 +1,5 @@
-"""Responses for "a dependency is down": 503 with Retry-After, never cached, never a 500."""
+"""Error responses with a reason: 401 for API calls without credentials, 503 when a
+dependency is down (with Retry-After, never cached), instead of a 500."""
 
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
@@ -16,3 +17,21 @@ def unavailable(response):
 
 def unavailable_json(**body):
     return unavailable(JsonResponse(body))
+
+
+def unauthorized(error=None, description=None):
+    """401 with ``WWW-Authenticate: Bearer`` (RFC 6750) and the same reason in JSON.
+
+    Without ``error`` (no credentials at all) the challenge names only the realm, as the
+    RFC asks.
+    """
+    response = JsonResponse(
+        {"error": error or "authentication_required", "detail": description or ""}, status=401
+    )
+    challenge = 'Bearer realm="api"'
+    if error:
+        challenge += f', error="{error}"'
+    if description:
+        challenge += f', error_description="{description}"'
+    response["WWW-Authenticate"] = challenge
+    return response

@@ -1,6 +1,5 @@
 """Private media in S3, configured from the project's settings when first used."""
 
-from botocore.config import Config
 from django.conf import settings
 from storages.backends.s3 import S3Storage
 
@@ -20,8 +19,7 @@ class MediaStorage(S3Storage):
             bucket_name=settings.MEDIA_BUCKET,
             region_name=settings.AWS_REGION,
             endpoint_url=aws.endpoint_url("s3"),
-            # A given client_config replaces django-storages' own: sign with v4 here.
-            client_config=aws.client_config().merge(Config(signature_version="s3v4")),
+            client_config=aws.client_config("s3"),
             default_acl=None,
             querystring_auth=True,
             querystring_expire=settings.MEDIA_URL_EXPIRY,

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.sessions",
     "apps.accounts",
+    "apps.files",
     "apps.pages",
 ]
 
@@ -188,6 +189,21 @@ SESSION_DYNAMODB_HASH_KEYS = env.as_bool("SESSION_DYNAMODB_HASH_KEYS", False)
 # fraction of its age remains: one write per half age at 0.5, every request at 1.
 SESSION_DYNAMODB_REFRESH_FRACTION = env.as_float("SESSION_DYNAMODB_REFRESH_FRACTION", 0.5)
 
+# --- Files (S3 media) -------------------------------------------------------------------
+FILES_MAX_BYTES = env.as_int("FILES_MAX_BYTES", 100 * 1024 * 1024)
+FILES_ALLOWED_TYPES = env.as_list(
+    "FILES_ALLOWED_TYPES",
+    ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"],
+)
+FILES_UPLOAD_URL_EXPIRY = env.as_int("FILES_UPLOAD_URL_EXPIRY", 300)
+FILES_DOWNLOAD_URL_EXPIRY = env.as_int("FILES_DOWNLOAD_URL_EXPIRY", 60)
+# The no-JavaScript form streams through the app; keep it small.
+FILES_FALLBACK_MAX_BYTES = env.as_int("FILES_FALLBACK_MAX_BYTES", 10 * 1024 * 1024)
+FILES_MAX_PIXELS = env.as_int("FILES_MAX_PIXELS", 40_000_000)  # decompression-bomb guard
+FILES_THUMBNAIL_SIZE = 256
+FILES_THUMBNAIL_MAX_BYTES = env.as_int("FILES_THUMBNAIL_MAX_BYTES", 25 * 1024 * 1024)
+FILES_PENDING_MAX_AGE = env.as_int("FILES_PENDING_MAX_AGE", 86400)
+
 # --- Background work (django-tasks) ---------------------------------------------------
 # Inline by default; the server target uses the database queue, the lambda target
 # asynchronous self-invocation (apps.core.tasks).
@@ -203,6 +219,11 @@ SCHEDULES = {
         "schedule": "cron(17 3 * * ? *)",
         "callable": "apps.core.tasks.idempotency.purge_expired_keys",
         "description": "Forget task idempotency keys older than 30 days",
+    },
+    "purge-abandoned-uploads": {
+        "schedule": "rate(1 hour)",
+        "callable": "apps.files.services.purge_abandoned_uploads",
+        "description": "Remove uploads left pending for more than a day",
     },
     "prune-task-results": {
         "schedule": "rate(1 day)",

@@ -1,0 +1,237 @@
+"""Uploads, verification, downloads and deletion of users' files (the bytes stay in S3)."""
+
+import datetime
+import io
+import logging
+import math
+import urllib.parse
+import uuid
+import warnings
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core import aws
+from apps.files.content import SNIFF_BYTES, safe_name, sniff
+from apps.files.models import StoredFile
+
+logger = logging.getLogger(__name__)
+
+UPLOADS_PREFIX = "uploads/"
+THUMBNAILS_PREFIX = "thumbnails/"
+
+
+class UploadRefused(Exception):
+    """The upload breaks a rule; the message says which, for the user (400)."""
+
+
+class UploadMissing(Exception):
+    """Completion was asked for before any object was uploaded (400)."""
+
+
+class StorageUnavailable(Exception):
+    """S3 could not be reached: nothing was changed (503)."""
+
+
+def _s3(operation, **params):
+    try:
+        return getattr(aws.client("s3"), operation)(Bucket=settings.MEDIA_BUCKET, **params)
+    except Exception as exc:
+        if aws.is_unavailable(exc):
+            raise StorageUnavailable(f"S3 {operation}: {exc}") from exc
+        raise
+
+
+def owner_prefix(user):
+    """Keys are grouped by the Cognito sub (stable), never by email or user name."""
+    return user.sub or f"user-{user.pk}"
+
+
+def validate_declaration(name, size, content_type):
+    """Refuse a declared upload before any URL is issued."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise UploadRefused("Give the file a name of at most 255 characters.")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise UploadRefused("The size must be a positive number of bytes.")
+    if size > settings.FILES_MAX_BYTES:
+        raise UploadRefused(
+            f"This file is {size} bytes; the limit is {settings.FILES_MAX_BYTES} bytes."
+        )
+    if content_type not in settings.FILES_ALLOWED_TYPES:
+        allowed = ", ".join(settings.FILES_ALLOWED_TYPES)
+        raise UploadRefused(f"Files of type {content_type!r} are not accepted; use {allowed}.")
+
+
+def _new_pending(owner, name, size, content_type):
+    validate_declaration(name, size, content_type)
+    file_id = uuid.uuid4()
+    return StoredFile.objects.create(
+        id=file_id,
+        owner=owner,
+        key=f"{UPLOADS_PREFIX}{owner_prefix(owner)}/{file_id}/{safe_name(name)}",
+        original_name=name.strip(),
+        declared_type=content_type,
+        size=size,
+    )
+
+
+def file_start_upload(*, owner, name, size, content_type):
+    """A pending file and the presigned POST the browser sends its bytes with."""
+    stored = _new_pending(owner, name, size, content_type)
+    post = aws.client("s3").generate_presigned_post(
+        Bucket=settings.MEDIA_BUCKET,
+        Key=stored.key,
+        Fields={"Content-Type": content_type},
+        Conditions=[
+            {"Content-Type": content_type},
+            ["content-length-range", 1, settings.FILES_MAX_BYTES],
+        ],
+        ExpiresIn=settings.FILES_UPLOAD_URL_EXPIRY,
+    )
+    return stored, post
+
+
+def file_upload_through_app(*, owner, uploaded):
+    """The no-JavaScript path: stream a small form upload into the same storage and checks."""
+    content_type = uploaded.content_type or "application/octet-stream"
+    stored = _new_pending(owner, uploaded.name, uploaded.size, content_type)
+    uploaded.seek(0)
+    try:
+        aws.client("s3").upload_fileobj(
+            uploaded,
+            settings.MEDIA_BUCKET,
+            stored.key,
+            ExtraArgs={"ContentType": content_type},
+        )
+    except Exception as exc:
+        stored.delete()
+        if aws.is_unavailable(exc):
+            raise StorageUnavailable(str(exc)) from exc
+        raise
+    return file_complete_upload(stored.pk)
+
+
+def file_complete_upload(file_id, *, owner=None):
+    """Verify the uploaded object and settle the file: ``ready`` or ``rejected``.
+
+    Idempotent: the API call and an S3 event may race, and either may come twice; the row
+    is locked and only a pending file changes state, once. Raises UploadMissing if no
+    object is there yet, StoredFile.DoesNotExist for someone else's or an unknown file.
+    """
+    lookup = {"pk": file_id} if owner is None else {"pk": file_id, "owner": owner}
+    with transaction.atomic():
+        stored = StoredFile.objects.select_for_update().get(**lookup)
+        if stored.status != StoredFile.Status.PENDING:
+            return stored
+        verified_type, reason = _verify(stored)
+        if reason:
+            _s3("delete_object", Key=stored.key)
+            stored.status, stored.reject_reason = StoredFile.Status.REJECTED, reason
+            logger.info("upload %s rejected: %s", stored.pk, reason)
+        else:
+            stored.status, stored.verified_type = StoredFile.Status.READY, verified_type
+            from apps.files.tasks import process_file
+
+            transaction.on_commit(lambda: process_file.enqueue(str(stored.pk)))
+        stored.save()
+    return stored
+
+
+def file_complete_by_key(key):
+    """The S3 ObjectCreated path: the same completion, found by key; unknown keys ignored."""
+    if not key.startswith(UPLOADS_PREFIX):
+        return None  # thumbnails and anything else we write ourselves
+    stored = StoredFile.objects.filter(key=key).only("pk").first()
+    if stored is None:
+        logger.warning("object created for unknown key %s; ignored", key)
+        return None
+    try:
+        return file_complete_upload(stored.pk)
+    except (UploadMissing, StoredFile.DoesNotExist):
+        return None  # deleted again before the event arrived
+
+
+def _verify(stored):
+    """``(verified_type, None)`` or ``(None, reason)``, from the object itself.
+
+    S3 enforces the POST policy, the local emulator does not; either way the app checks.
+    """
+    try:
+        head = _s3("head_object", Key=stored.key)
+    except aws.client("s3").exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise UploadMissing("No uploaded object yet; upload the file first.") from None
+        raise
+    size = head["ContentLength"]
+    if size > settings.FILES_MAX_BYTES:
+        return None, f"larger than the limit of {settings.FILES_MAX_BYTES} bytes"
+    if size != stored.size:
+        return None, f"{size} bytes uploaded, {stored.size} declared"
+    first = _s3("get_object", Key=stored.key, Range=f"bytes=0-{SNIFF_BYTES - 1}")["Body"].read()
+    found = sniff(first)
+    if found != stored.declared_type:
+        return None, f"the content is not {stored.declared_type}"
+    if found.startswith("image/"):
+        pixels = image_pixels(first)
+        if pixels is not None and pixels > settings.FILES_MAX_PIXELS:
+            return None, f"an image of more than {settings.FILES_MAX_PIXELS} pixels"
+    return found, None
+
+
+def image_pixels(head):
+    """Width x height from an image's header, or None if the header is not in ``head``.
+
+    Pillow refuses to open anything over twice its own pixel limit: that counts as infinite.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(head)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        return math.inf
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        return None
+    return width * height
+
+
+def file_delete(stored):
+    """Remove the object, its thumbnail and the row; deleting twice is fine."""
+    _s3("delete_object", Key=stored.key)
+    if stored.thumbnail_key:
+        _s3("delete_object", Key=stored.thumbnail_key)
+    StoredFile.objects.filter(pk=stored.pk).delete()
+
+
+def download_url(stored, *, inline=False, thumbnail=False):
+    """A short-lived signed GET; downloads carry the user's file name, safely encoded."""
+    quoted = urllib.parse.quote(stored.original_name, safe="")
+    disposition = "inline" if inline else "attachment"
+    params = {
+        "Bucket": settings.MEDIA_BUCKET,
+        "Key": stored.thumbnail_key if thumbnail else stored.key,
+        "ResponseContentDisposition": (
+            f'{disposition}; filename="{safe_name(stored.original_name)}"; '
+            f"filename*=UTF-8''{quoted}"
+        ),
+    }
+    if thumbnail:
+        params["ResponseContentType"] = "image/webp"
+    return aws.client("s3").generate_presigned_url(
+        "get_object", Params=params, ExpiresIn=settings.FILES_DOWNLOAD_URL_EXPIRY
+    )
+
+
+def purge_abandoned_uploads():
+    """Scheduled: remove pending files (rows and any object) older than FILES_PENDING_MAX_AGE."""
+    cutoff = timezone.now() - datetime.timedelta(seconds=settings.FILES_PENDING_MAX_AGE)
+    purged = 0
+    for stored in StoredFile.objects.filter(
+        status=StoredFile.Status.PENDING, created_at__lt=cutoff
+    ):
+        file_delete(stored)
+        purged += 1
+    return purged
