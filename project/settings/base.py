@@ -75,11 +75,20 @@ TEMPLATES = [
 
 def database_config(url, conn_max_age=0):
     """Parse a ``DATABASE_URL`` (dj-database-url); no connection is opened here."""
-    return dj_database_url.parse(
+    config = dj_database_url.parse(
         url,
         conn_max_age=conn_max_age,
         conn_health_checks=conn_max_age > 0,
     )
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Concurrent requests (runserver is threaded): take the write lock when a transaction
+        # starts and wait for it, instead of failing with "database is locked".
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return config
 
 
 DATABASE_URL = env.get("DATABASE_URL")
