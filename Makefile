@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PIP_TOOLS := pip-tools==7.6.2
 PIP_COMPILE = var/pip-tools/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe
 
-.PHONY: run test lint format check-deploy lock clean
+.PHONY: run test lint format check-deploy messages lock clean
 
 # The local target: migrate, start the local AWS stack, runserver on 127.0.0.1:8000.
 run: $(INSTALLED)
@@ -37,6 +37,14 @@ $(INSTALLED): requirements/dev.txt requirements/runtime.txt
 		-r requirements/dev.txt
 	$(PY) -m pip check
 	touch $@
+
+# Re-extract translatable strings and recompile the catalogs (the .mo files are committed).
+messages: $(INSTALLED)
+	command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
+	for app in core accounts files pages; do \
+		(cd apps/$$app && ../../$(PY) ../../manage.py makemessages -l fr -l de --no-obsolete \
+			--ignore 'tests/*' -v0 && ../../$(PY) ../../manage.py compilemessages -v0) || exit 1; \
+	done
 
 # Re-resolve the lock files from pyproject.toml (needs the package index).
 lock:

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -18,7 +19,7 @@ from apps.core.http import unauthorized, unavailable
 logger = logging.getLogger(__name__)
 
 PENDING_LOGIN_KEY = "_cognito_login"
-GENERIC_LOGIN_ERROR = "Incorrect email or password."
+GENERIC_LOGIN_ERROR = gettext_lazy("Incorrect email or password.")
 
 
 @never_cache
@@ -51,14 +52,14 @@ def login(request):
         except cognito.CognitoRejected as exc:
             logger.info("password login refused: %s", exc.code)
             ratelimit.record_failure(username, address)
-            form.add_error(None, _(GENERIC_LOGIN_ERROR))
+            form.add_error(None, GENERIC_LOGIN_ERROR)
             status = 400
         else:
             if services.complete_login(request, tokens) is not None:
                 ratelimit.clear(username, address)
                 return redirect(next_url)
             logger.warning("ID token from InitiateAuth rejected: %s", request.auth_error)
-            form.add_error(None, _(GENERIC_LOGIN_ERROR))
+            form.add_error(None, GENERIC_LOGIN_ERROR)
             status = 400
     elif request.method == "POST":
         status = 400

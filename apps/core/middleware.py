@@ -1,11 +1,14 @@
-"""Request id and the one access-log line per request."""
+"""Request id and the one access-log line per request; the one canonical redirect."""
 
 import logging
 import time
 
+from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.functional import empty
 
-from apps.core import request_id
+from apps.core import canonical, request_id
 
 access_log = logging.getLogger("apps.core.access")
 
@@ -50,3 +53,32 @@ def _resolved_user_id(request):
     if user is None or getattr(user, "_wrapped", None) is empty:
         return None
     return user.pk if user.is_authenticated else None
+
+
+class CanonicalURLMiddleware:
+    """At most one redirect to the canonical URL (https, host, language prefix, slash).
+
+    It runs before Django's SecurityMiddleware, which then only ever sees canonical
+    requests. It also activates the language: the URL's for prefixed pages, else the
+    visitor's (cookie, then Accept-Language), and says so in ``Vary``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        target = canonical.canonical_redirect(request)
+        if target is not None:
+            url, permanent, by_language = target
+            response = (HttpResponsePermanentRedirect if permanent else HttpResponseRedirect)(url)
+            if by_language:
+                patch_vary_headers(response, ("Accept-Language", "Cookie"))
+            return response
+        language = canonical.language_for(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        if not translation.get_language_from_path(request.path_info):
+            patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", language)
+        return response

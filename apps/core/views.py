@@ -1,4 +1,10 @@
-from django.http import JsonResponse
+from urllib.parse import urlsplit
+
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.views import i18n
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -21,3 +27,34 @@ def readyz(request):
     if ready:
         return JsonResponse({"status": "ok", "checks": checks})
     return unavailable(JsonResponse({"status": "unavailable", "checks": checks}))
+
+
+@require_safe
+def robots_txt(request):
+    sitemap = request.build_absolute_uri(reverse("django.contrib.sitemaps.views.sitemap"))
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /api/",
+        "Disallow: /accounts/",
+        "Disallow: /i18n/",
+        f"Sitemap: {sitemap}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+def set_language(request):
+    """Django's set_language, translating ``next`` from the language it is written in.
+
+    Django resolves ``next`` in the request's language, so /fr/a-propos/ would not be
+    recognised from an English request and the visitor would stay on the French page.
+    """
+    next_url = request.POST.get("next", request.GET.get("next", ""))
+    written_in = translation.get_language_from_path(urlsplit(next_url).path)
+    with translation.override(written_in or translation.get_language()):
+        return i18n.set_language(request)
+
+
+def csrf_failure(request, reason=""):
+    """Django's CSRF rejection, as a page in the visitor's language."""
+    return render(request, "403_csrf.html", status=403)

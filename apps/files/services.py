@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core import aws
-from apps.files.content import SNIFF_BYTES, safe_name, sniff
+from apps.core.content import SNIFF_BYTES, safe_name, sniff
 from apps.files.models import StoredFile
 
 logger = logging.getLogger(__name__)

@@ -42,7 +42,7 @@ def serialize(stored):
         "status": stored.status,
         "reject_reason": stored.reject_reason,
         "created_at": stored.created_at.isoformat(),
-        "complete_url": reverse("files:api-complete", args=[stored.pk]),
+        "complete_url": reverse("files-api:complete", args=[stored.pk]),
     }
     if stored.status == StoredFile.Status.READY:
         data["download_url"] = reverse("files:download", args=[stored.pk])

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     # Before staticfiles: runserver serves static through whitenoise too, as servers do.
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
     "django_tasks",
     "django_tasks_db",
     "apps.core",
@@ -42,9 +43,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.middleware.RequestIDMiddleware",
+    # One redirect at most (https, host, language, slash), before SecurityMiddleware's own.
+    "apps.core.middleware.CanonicalURLMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "apps.core.middleware.RequestIDMiddleware",
     "apps.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -65,6 +68,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -106,6 +110,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -158,7 +163,30 @@ TOKEN_DENYLIST_BACKEND = "apps.accounts.revocation.DynamoDBDenyList"  # noqa: S1
 LOGIN_FAILURE_LIMIT = env.as_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW = env.as_int("LOGIN_FAILURE_WINDOW", 900)
 
+# The one host pages are served on; any other (www., the raw API Gateway or CloudFront
+# host) gets one redirect. Behind CloudFront, which cannot pass Host to API Gateway, have
+# the distribution send the viewer's host in a custom origin header and name it here.
 CANONICAL_HOST = env.get("CANONICAL_HOST")
+CANONICAL_HOST_HEADER = env.get("CANONICAL_HOST_HEADER")
+# Only behind a proxy that sets X-Forwarded-Host itself.
+USE_X_FORWARDED_HOST = env.as_bool("DJANGO_TRUST_X_FORWARDED_HOST", False)
+CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
+
+# --- E-mail ------------------------------------------------------------------------------
+# SMTP on deployed targets: SES's SMTP interface (EMAIL_HOST=email-smtp.<region>.amazonaws.com,
+# SMTP credentials in EMAIL_HOST_USER/EMAIL_HOST_PASSWORD); the console locally.
+EMAIL_BACKEND = env.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.as_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.as_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.get("DEFAULT_FROM_EMAIL", "Amphibian <no-reply@example.com>")
+CONTACT_EMAIL_TO = env.as_list("CONTACT_EMAIL_TO", ["team@example.com"])
+CONTACT_ATTACHMENT_MAX_BYTES = 1024 * 1024
+CONTACT_ATTACHMENT_TYPES = ["image/png", "image/jpeg", "application/pdf", "text/plain"]
+CONTACT_RATE_LIMIT = env.as_int("CONTACT_RATE_LIMIT", 5)  # messages per address per hour
 
 # What a deployed target refuses to start without (see env.require).
 DEPLOYED_REQUIRED_ENV = (

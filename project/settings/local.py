@@ -71,4 +71,6 @@ SECURE_HSTS_SECONDS = 0
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 
+EMAIL_BACKEND = env.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
 LOGGING = logging_config(env.get("DJANGO_LOG_FORMAT", "console"), LOG_LEVEL)

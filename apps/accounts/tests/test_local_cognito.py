@@ -82,7 +82,7 @@ def test_login_form_signs_in_and_home_shows_the_user(client, local_cognito, cogn
     assert client.session.session_key != anonymous_key  # cycled at login
     stored = client.session[SESSION_TOKENS_KEY]
     assert stored["refresh_token"] and stored["origin_jti"]
-    home = client.get("/").content.decode()
+    home = client.get("/en/").content.decode()
     assert cognito_user in home
     assert "Sign out" in home
     me = client.get("/accounts/me/").json()

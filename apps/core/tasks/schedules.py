@@ -25,7 +25,9 @@ from django.utils.module_loading import import_string
 logger = logging.getLogger(__name__)
 
 SCHEDULED_ENTRY_POINT = "apps.core.tasks.schedules.run_scheduled"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Zappa names each rule "<job>-<entry point>" and EventBridge allows 63 characters.
+MAX_NAME_LENGTH = 63 - 1 - len(SCHEDULED_ENTRY_POINT)
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.+)\)$")
 DEPLOYED_TARGETS = ("server", "lambda")
@@ -35,9 +37,10 @@ def jobs():
     """The validated registry: ``{name: job}``."""
     registry = settings.SCHEDULES
     for name, job in registry.items():
-        if not _NAME.match(name):
+        if not _NAME.match(name) or len(name) > MAX_NAME_LENGTH:
             raise ImproperlyConfigured(
-                f"Schedule name {name!r}: use lowercase letters, digits and dashes (max 48)."
+                f"Schedule name {name!r}: use lowercase letters, digits and dashes, at most "
+                f"{MAX_NAME_LENGTH} characters (Zappa's rule names are limited)."
             )
         if ("callable" in job) == ("command" in job):
             raise ImproperlyConfigured(
@@ -79,7 +82,7 @@ def run_scheduled(event, context=None):
 def zappa_events():
     return [
         {
-            "name": f"amphibian-{name}",
+            "name": name,
             "function": SCHEDULED_ENTRY_POINT,
             "expression": job["schedule"],
             "kwargs": {"job": name},

@@ -127,3 +127,11 @@ def test_bad_registry_entries_are_refused(settings):
     settings.SCHEDULES = {"where": {"schedule": "rate(1 day)", "command": "z", "targets": ["k8s"]}}
     with pytest.raises(ImproperlyConfigured, match="unknown targets"):
         schedules.jobs()
+
+
+def test_names_fit_zappas_rule_name_limit(settings):
+    for name in schedules.jobs():
+        assert len(f"{name}-{schedules.SCHEDULED_ENTRY_POINT}") <= 63
+    settings.SCHEDULES = {"a-very-long-job-name-here": {"schedule": "rate(1 day)", "command": "x"}}
+    with pytest.raises(ImproperlyConfigured, match="at most 23 characters"):
+        schedules.jobs()

@@ -163,7 +163,7 @@ def test_full_flow_upload_thumbnail_download_delete(
 
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
 
-    download = signed_in.get(f"/files/{file_id}/download")
+    download = signed_in.get(f"/en/files/{file_id}/download")
     assert download.status_code == 302
     url = download["Location"]
     assert "X-Amz-Signature=" in url and "response-content-disposition=attachment" in url
@@ -171,13 +171,13 @@ def test_full_flow_upload_thumbnail_download_delete(
         assert response.read() == data
         assert "filename*=UTF-8''photo.png" in response.headers["Content-Disposition"]
 
-    thumb = signed_in.get(f"/files/{file_id}/thumbnail")
+    thumb = signed_in.get(f"/en/files/{file_id}/thumbnail")
     with urllib.request.urlopen(thumb["Location"], timeout=10) as response:
         image = Image.open(io.BytesIO(response.read()))
         assert image.format == "WEBP" and max(image.size) <= settings.FILES_THUMBNAIL_SIZE
 
-    page = signed_in.get("/files/").content.decode()
-    assert "photo.png" in page and f"/files/{file_id}/thumbnail" in page
+    page = signed_in.get("/en/files/").content.decode()
+    assert "photo.png" in page and f"/en/files/{file_id}/thumbnail" in page
 
     assert signed_in.delete(f"/api/files/{file_id}").status_code == 204
     assert signed_in.delete(f"/api/files/{file_id}").status_code == 404  # gone is gone
@@ -231,7 +231,7 @@ def test_completing_someone_elses_file_is_404(signed_in, client, local_aws):
     other = get_user_model().objects.create_user(username="mallory", sub=str(uuid.uuid4()))
     client.force_login(other)
     assert client.post(f"/api/files/{file_id}/complete").status_code == 404
-    assert client.get(f"/files/{file_id}/download").status_code == 404
+    assert client.get(f"/en/files/{file_id}/download").status_code == 404
     assert client.delete(f"/api/files/{file_id}").status_code == 404
     assert StoredFile.objects.filter(pk=file_id).exists()
 
@@ -287,7 +287,7 @@ def test_fallback_form_uploads_a_small_file(signed_in):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = signed_in.post(
-        "/files/upload", {"file": SimpleUploadedFile("notes.txt", b"hello\n", "text/plain")}
+        "/en/files/upload", {"file": SimpleUploadedFile("notes.txt", b"hello\n", "text/plain")}
     )
     assert response.status_code == 302
     stored = StoredFile.objects.get(original_name="notes.txt")
@@ -299,7 +299,7 @@ def test_fallback_form_answers_413_above_its_limit(signed_in, settings):
 
     settings.FILES_FALLBACK_MAX_BYTES = 1024
     response = signed_in.post(
-        "/files/upload", {"file": SimpleUploadedFile("big.txt", b"x" * 4096, "text/plain")}
+        "/en/files/upload", {"file": SimpleUploadedFile("big.txt", b"x" * 4096, "text/plain")}
     )
     assert response.status_code == 413
     assert "drag-and-drop uploader" in response.content.decode()
@@ -307,9 +307,9 @@ def test_fallback_form_answers_413_above_its_limit(signed_in, settings):
 
 
 def test_pages_need_sign_in(client, local_aws):
-    response = client.get("/files/")
+    response = client.get("/en/files/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/?next=/files/")
+    assert response["Location"].startswith("/accounts/login/?next=/en/files/")
 
 
 def test_storage_down_is_503_not_500(signed_in, settings):

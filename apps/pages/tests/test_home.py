@@ -2,12 +2,12 @@ from django.contrib.staticfiles import finders
 
 
 def test_home_page_renders_the_base_layout(client):
-    response = client.get("/")
+    response = client.get("/en/")
     assert response.status_code == 200
     html = response.content.decode()
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert 'href="/static/css/site.css"' in html
-    for slot in ('class="slot-language"', 'class="slot-account"', '<main class="wrap"'):
+    for slot in ('class="slot-language inline"', 'class="slot-account"', '<main class="wrap"'):
         assert slot in html
     assert "One Django app, two worlds." in html
 
@@ -20,7 +20,7 @@ def test_stylesheet_is_vendored_and_served(client):
 
 
 def test_home_sends_security_headers(client):
-    response = client.get("/")
+    response = client.get("/en/")
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"

@@ -1,0 +1,99 @@
+"""The canonical URL of a request: scheme, host, language prefix and trailing slash at once.
+
+Django's SecurityMiddleware (https), CommonMiddleware (slash) and LocaleMiddleware
+(language) each redirect on their own, so a request can take three hops. This computes
+the final URL in one step; ``CanonicalURLMiddleware`` answers with at most one redirect.
+"""
+
+import re
+
+from django.conf import settings
+from django.urls import Resolver404, get_resolver, translate_url
+from django.utils import translation
+
+from apps.core import languages
+
+
+def effective_host(request):
+    """The host the visitor asked for, not validated (it is only compared, never echoed).
+
+    Behind CloudFront the origin sees its own host; the distribution can send the viewer's
+    host in a custom header (CANONICAL_HOST_HEADER), and a trusted proxy in
+    X-Forwarded-Host (Django's USE_X_FORWARDED_HOST).
+    """
+    meta = request.META
+    if settings.CANONICAL_HOST_HEADER:
+        key = "HTTP_" + settings.CANONICAL_HOST_HEADER.upper().replace("-", "_")
+        if meta.get(key):
+            return meta[key].strip().lower()
+    if settings.USE_X_FORWARDED_HOST and meta.get("HTTP_X_FORWARDED_HOST"):
+        return meta["HTTP_X_FORWARDED_HOST"].split(",")[0].strip().lower()
+    return (meta.get("HTTP_HOST") or meta.get("SERVER_NAME", "")).strip().lower()
+
+
+def _resolves(request, path, language):
+    # Language prefixes (and translated paths) only match with their language active.
+    with translation.override(language):
+        try:
+            get_resolver(getattr(request, "urlconf", None)).resolve(path)
+        except Resolver404:
+            return False
+    return True
+
+
+def canonical_path(request):
+    """``(path, by_language)``: the path to redirect to, or None if this one is canonical.
+
+    An unprefixed page path (``/about/``) may be any language's slug; it goes to the
+    visitor's language version of that page (``/de/ueber-uns/``).
+    """
+    path = request.path_info
+    language = languages.for_request(request)
+    in_path = translation.get_language_from_path(path)
+    if request.method not in ("GET", "HEAD") or _resolves(request, path, in_path or language):
+        return None, False
+    if not in_path:
+        slug_languages = [language] + [code for code in languages.supported() if code != language]
+        for slug_language in slug_languages:
+            for candidate in _with_slash(f"/{slug_language}{path}"):
+                if _resolves(request, candidate, slug_language):
+                    with translation.override(slug_language):
+                        return translate_url(candidate, language), True
+    for candidate in _with_slash(path)[1:]:
+        if _resolves(request, candidate, in_path or language):
+            return candidate, False
+    return None, False
+
+
+def _with_slash(path):
+    """``path`` itself, then with a trailing slash (CommonMiddleware's APPEND_SLASH)."""
+    return [path] if path.endswith("/") else [path, path + "/"]
+
+
+def _exempt(path):
+    path = path.lstrip("/")
+    return any(re.search(pattern, path) for pattern in settings.SECURE_REDIRECT_EXEMPT)
+
+
+def canonical_redirect(request):
+    """``(url, permanent, by_language)`` if the request is not at its canonical URL."""
+    secure = request.is_secure()
+    wants_https = settings.SECURE_SSL_REDIRECT and not _exempt(request.path_info)
+    host = effective_host(request)
+    canonical_host = (settings.CANONICAL_HOST or "").lower()
+    wrong_host = bool(canonical_host) and host != canonical_host
+    path, by_language = canonical_path(request)
+    if not ((wants_https and not secure) or wrong_host or path):
+        return None
+    scheme = "https" if (secure or wants_https) else "http"
+    url = f"{scheme}://{canonical_host or host}{request.META.get('SCRIPT_NAME', '')}"
+    url += path or request.path_info
+    if request.META.get("QUERY_STRING"):
+        url += "?" + request.META["QUERY_STRING"]
+    # Language redirects depend on the visitor (cookie, header): never cache them as permanent.
+    return url, not by_language, by_language
+
+
+def language_for(request):
+    """The URL's language for prefixed pages, else the visitor's."""
+    return translation.get_language_from_path(request.path_info) or languages.for_request(request)
