@@ -55,3 +55,24 @@ lock:
 
 clean:
 	rm -rf $(VENV) var/staticfiles var/pip-tools
+
+# --- Server target (EC2 / containers) ---------------------------------------------------
+SERVER_DEPS := nginx podman runc debootstrap wrk openssl redis-server
+.PHONY: server-deps test-container bench-server
+
+# Debian packages the server-target tests use; installs only what is missing.
+server-deps:
+	@missing=""; for tool in nginx podman runc debootstrap wrk openssl redis-server; do \
+		command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SERVER_DEPS); \
+	fi
+
+# podman build + run of deploy/container/Dockerfile (slow: builds a debootstrap base once).
+test-container: $(INSTALLED) server-deps
+	$(PY) -m pytest -m container tests/test_container.py
+
+# wrk against gunicorn and a bare-Django baseline; writes bench/results/server_load.json.
+bench-server: $(INSTALLED) server-deps
+	$(PY) bench/server_load.py

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,42 @@ def subprocess_env(**extra):
     env.update(PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
     env.update(extra)
     return env
+
+
+def run_manage(args, env, timeout=180):
+    """``python manage.py ARGS`` in a child process with ``env`` (see subprocess_env)."""
+    subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=timeout
+    )
+
+
+def stop_process(process, timeout=30):
+    """SIGTERM, then SIGKILL if it does not exit within ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class PostgresDatabase:
+    """A fresh PostgreSQL database, dropped (even with connections open) on ``drop()``."""
+
+    def __init__(self, postgres_url, prefix="amphibian_test"):
+        import psycopg
+
+        self.psycopg = psycopg
+        self.name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        self.admin_url = postgres_url.rsplit("/", 1)[0] + "/postgres"
+        self.url = postgres_url.rsplit("/", 1)[0] + f"/{self.name}"
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self):
+        with self.psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 class LocalAWSProcess:

@@ -8,7 +8,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import empty
 
-from apps.core import canonical, request_id
+from apps.core import canonical, request_id, views
 
 access_log = logging.getLogger("apps.core.access")
 
@@ -82,3 +82,20 @@ class CanonicalURLMiddleware:
             patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class HealthCheckMiddleware:
+    """Answer /healthz and /readyz before host validation and redirects.
+
+    Load balancers and orchestrators probe with the instance's address as the Host
+    (ALB target groups, Kubernetes), which ALLOWED_HOSTS rightly refuses for real pages.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = {"/healthz": views.healthz, "/readyz": views.readyz}.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)

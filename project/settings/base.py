@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIDMiddleware",
+    "apps.core.middleware.HealthCheckMiddleware",
     # One redirect at most (https, host, language, slash), before SecurityMiddleware's own.
     "apps.core.middleware.CanonicalURLMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -93,6 +94,20 @@ def database_config(url, conn_max_age=0):
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     return config
+
+
+def deployed_database(default_max_age):
+    """PostgreSQL for a deployed target: connections kept across requests (or warm Lambda
+    invocations) and checked before reuse, so a failover or an idle timeout costs a
+    reconnect, not a 500; connecting gives up after DATABASE_CONNECT_TIMEOUT seconds."""
+    config = database_config(
+        env.get("DATABASE_URL"), env.as_int("DATABASE_CONN_MAX_AGE", default_max_age)
+    )
+    if "postgresql" in config["ENGINE"]:
+        config.setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env.as_int("DATABASE_CONNECT_TIMEOUT", 5)
+        )
+    return {"default": config}
 
 
 DATABASE_URL = env.get("DATABASE_URL")
@@ -212,6 +227,12 @@ STORAGES = {
 STATIC_URL = env.get("DJANGO_STATIC_URL", "/static/")
 STATIC_ROOT = env.get("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Static files on S3 behind the CDN (apps.core.storage.StaticStorage, the lambda target's
+# DJANGO_STATIC_STORAGE=s3): the CDN's domain, and where the manifest is kept locally.
+STATIC_CDN_DOMAIN = env.get("STATIC_CDN_DOMAIN")
+STATIC_MANIFEST_DIR = env.get(
+    "DJANGO_STATIC_MANIFEST_DIR", str(BASE_DIR / "deploy" / "lambda" / "static-manifest")
+)
 
 # --- Sessions (DynamoDB) ---------------------------------------------------------------
 # One item per session in SESSIONS_TABLE (apps.core.provisioning defines the table).

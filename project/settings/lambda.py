@@ -1,10 +1,22 @@
 """Lambda target: Zappa's handler in front of ``project.wsgi``."""
 
 from .base import *  # noqa: F403
-from .base import DEPLOYED_REQUIRED_ENV, env
+from .base import DEPLOYED_REQUIRED_ENV, deployed_database, env
 
 DEPLOY_TARGET = "lambda"
 env.require(DEPLOYED_REQUIRED_ENV, DEPLOY_TARGET)
+
+# One request at a time per instance: a warm instance reuses its connection (through RDS
+# Proxy, which pools them across instances) for 5 minutes; a frozen one is checked first.
+DATABASES = deployed_database(default_max_age=300)
+
+# Static files: "s3" puts them in STATIC_BUCKET behind the CDN, so no asset costs an
+# invocation (run `make collectstatic STAGE=...` before packaging); "whitenoise" serves
+# them from the package, for a first deploy without a CDN.
+if env.get("DJANGO_STATIC_STORAGE", "whitenoise") == "s3":
+    env.require(("STATIC_BUCKET", "STATIC_CDN_DOMAIN"), "lambda target with S3 static files")
+    STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "apps.core.storage.StaticStorage"}}  # noqa: F405
+    STATIC_URL = f"https://{env.get('STATIC_CDN_DOMAIN')}/static/"
 
 # A Lambda request body stops at 6 MB (base64 for binary makes a 4.5 MB file 6 MB).
 FILES_FALLBACK_MAX_BYTES = env.as_int("FILES_FALLBACK_MAX_BYTES", 4 * 1024 * 1024)

@@ -1,10 +1,31 @@
 """Server target: gunicorn on EC2 or in a container, behind nginx or a load balancer."""
 
 from .base import *  # noqa: F403
-from .base import DEPLOYED_REQUIRED_ENV, env
+from .base import DEPLOYED_REQUIRED_ENV, deployed_database, env
 
 DEPLOY_TARGET = "server"
 env.require(DEPLOYED_REQUIRED_ENV, DEPLOY_TARGET)
+
+# Long-lived worker processes keep their connection for 10 minutes.
+DATABASES = deployed_database(default_max_age=600)
+
+# Shared cache (ElastiCache) when there is one: login throttling then counts across
+# workers and instances. Otherwise each worker process has its own memory.
+REDIS_URL = env.get("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "amphibian",
+            "OPTIONS": {
+                "socket_connect_timeout": env.as_float("REDIS_CONNECT_TIMEOUT", 1.0),
+                "socket_timeout": env.as_float("REDIS_TIMEOUT", 1.0),
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # The database queue; `manage.py db_worker` runs it (a second process or service).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -121,3 +121,9 @@ def test_readyz_on_deployed_targets_with_postgresql(target, local_aws, postgres_
     assert down["status"] == 503
     assert down["body"]["checks"]["database"] == "down: OperationalError"
     assert down["body"]["checks"]["sessions_table"] == "ok"
+
+
+def test_probes_answer_whatever_the_host_header(client, settings):
+    settings.ALLOWED_HOSTS = ["app.example.com"]
+    assert client.get("/healthz", HTTP_HOST="10.0.3.17:8000").status_code == 200
+    assert client.get("/en/", HTTP_HOST="10.0.3.17:8000").status_code == 400  # pages still refuse

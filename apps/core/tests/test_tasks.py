@@ -13,7 +13,7 @@ from apps.core.models import IdempotencyKey
 from apps.core.tasks import lambda_backend
 from apps.core.tests import sample_tasks
 from apps.core.tests.test_settings import DEPLOYED_ENV
-from tests.fixtures import ROOT, subprocess_env
+from tests.fixtures import ROOT, PostgresDatabase, run_manage, stop_process, subprocess_env
 from tests.loopback import LoopbackServer, QuietHandler
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -103,38 +103,23 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def server_target(postgres_url):
     """A fresh PostgreSQL database migrated for the server target, and a real db_worker."""
-    import psycopg
-
-    name = f"amphibian_tasks_{uuid.uuid4().hex[:8]}"
-    admin_url = postgres_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+    database = PostgresDatabase(postgres_url, prefix="amphibian_tasks")
     env = subprocess_env(
-        DJANGO_DEPLOY_TARGET="server",
-        **{**DEPLOYED_ENV, "DATABASE_URL": postgres_url.rsplit("/", 1)[0] + f"/{name}"},
+        DJANGO_DEPLOY_TARGET="server", **{**DEPLOYED_ENV, "DATABASE_URL": database.url}
     )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
+    run_manage(["migrate", "--noinput", "-v0"], env)
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         yield env
     finally:
-        worker.terminate()
-        worker.communicate(timeout=30)
-        with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        stop_process(worker)
+        database.drop()
 
 
 def run_database(env, key):

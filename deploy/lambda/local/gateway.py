@@ -1,0 +1,140 @@
+"""A local API Gateway on 127.0.0.1 in front of the local Lambda's instances.
+
+It turns each HTTP request into the event its ``kind`` of source sends (REST v1, HTTP
+API v2, function URL or ALB), invokes the function, and answers with the status codes
+AWS gives when a limit is hit:
+
+- a request body over the gateway's limit (10 MB on API Gateway): 413, unread;
+- an event over Lambda's 6 MB synchronous payload limit: 413, the function not invoked;
+- no answer within the integration timeout (29 s REST, 30 s HTTP API): 504, while the
+  invocation runs on until the function's own timeout, as it does on AWS;
+- a function error, crash or timeout: 502 (500 on HTTP API);
+- a path outside the stage (``/dev/...`` on REST and HTTP API URLs): 403 / 404.
+"""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import http_events
+from .http_events import ALB, URL, V1, V2
+
+MAX_GATEWAY_BYTES = 10 * 1024 * 1024
+MAX_EVENT_BYTES = 6 * 1024 * 1024  # 6 MiB: Lambda's synchronous invocation payload
+INTEGRATION_TIMEOUTS = {V1: 29.0, V2: 30.0}
+
+_FUNCTION_ERROR = {
+    V1: (502, {"message": "Internal server error"}),
+    V2: (500, {"message": "Internal Server Error"}),
+    URL: (502, {"Message": "Internal Server Error"}),
+    ALB: (502, {"message": "Bad Gateway"}),
+}
+_OUTSIDE_STAGE = {V1: (403, {"message": "Forbidden"}), V2: (404, {"message": "Not Found"})}
+
+
+class Gateway:
+    """``kind`` events for ``pool``'s function, served on ``host:port`` (0: a free port)."""
+
+    def __init__(
+        self,
+        pool,
+        kind=V1,
+        stage="dev",
+        host="127.0.0.1",
+        port=0,
+        integration_timeout=None,
+        max_request_bytes=MAX_GATEWAY_BYTES,
+        max_event_bytes=MAX_EVENT_BYTES,
+    ):
+        self.pool = pool
+        self.kind = kind
+        self.stage = stage if kind in (V1, V2) else None
+        # Function URLs and ALB have no integration timeout of their own: the function's.
+        self.integration_timeout = integration_timeout or INTEGRATION_TIMEOUTS.get(
+            kind, pool.function.timeout + pool.function.init_timeout
+        )
+        self.max_request_bytes = max_request_bytes
+        self.max_event_bytes = max_event_bytes
+        self.server = ThreadingHTTPServer((host, port), GatewayHandler)
+        self.server.daemon_threads = True
+        self.server.gateway = self
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        host, port = self.server.server_address[:2]
+        prefix = f"/{self.stage}" if self.stage else ""
+        return f"http://{host}:{port}{prefix}/"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def respond(self, request):
+        """``(status, [(name, value)], body)`` for one ``http_events.Request``."""
+        if self.stage:
+            prefix = f"/{self.stage}"
+            if request.path != prefix and not request.path.startswith(prefix + "/"):
+                return _json(*_OUTSIDE_STAGE[self.kind])
+            request.path = request.path[len(prefix) :] or "/"
+        event = http_events.event_for(self.kind, request, self.stage, scheme="http")
+        payload = json.dumps(event).encode()
+        if len(payload) > self.max_event_bytes:
+            return _json(413, {"message": "Request Entity Too Large"})
+        invocation = self.pool.submit(payload)
+        if not invocation.done.wait(self.integration_timeout):
+            return _json(504, {"message": "Endpoint request timed out"})
+        if invocation.error is not None:
+            return _json(*_FUNCTION_ERROR[self.kind])
+        try:
+            return http_events.response_from(self.kind, invocation.result)
+        except (ValueError, TypeError, AttributeError):
+            # Lambda answered, but not with a response API Gateway understands.
+            return _json(*_FUNCTION_ERROR[self.kind])
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def handle_any(self):
+        gateway = self.server.gateway
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > gateway.max_request_bytes:
+            # Not read: the connection closes instead.
+            self.close_connection = True
+            return self._send(*_json(413, {"message": "Request Too Long"}))
+        path, _, query = self.path.partition("?")
+        request = http_events.Request(
+            method=self.command,
+            path=path,
+            query=query,
+            headers=list(self.headers.items()),
+            body=self.rfile.read(length) if length else b"",
+            source_ip=self.client_address[0],
+        )
+        self._send(*gateway.respond(request))
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = handle_any
+
+    def _send(self, status, headers, body):
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+def _json(status, document):
+    return status, [("Content-Type", "application/json")], json.dumps(document).encode()
