@@ -76,3 +76,21 @@ test-container: $(INSTALLED) server-deps
 # wrk against gunicorn and a bare-Django baseline; writes bench/results/server_load.json.
 bench-server: $(INSTALLED) server-deps
 	$(PY) bench/server_load.py
+
+# --- Lambda package -----------------------------------------------------------------------
+STAGE ?= dev
+.PHONY: package test-package collectstatic
+
+# The lean zip for one stage: var/package/amphibian-$(STAGE).zip (deploy/lambda/package.py).
+package:
+	$(PYTHON) deploy/lambda/package.py --stage $(STAGE)
+
+# Builds the package and serves it through the local Lambda (slow: about a minute).
+test-package: $(INSTALLED)
+	$(PY) -m pytest -m package tests/test_package.py
+
+# Hashed static files to the stage's STATIC_BUCKET behind the CDN (lambda target,
+# DJANGO_STATIC_STORAGE=s3; the stage's variables come from the environment). Writes the
+# manifest that the next `make package` ships, so pages render without calling S3.
+collectstatic: $(INSTALLED)
+	DJANGO_DEPLOY_TARGET=lambda DJANGO_STATIC_STORAGE=s3 $(PY) manage.py collectstatic --noinput

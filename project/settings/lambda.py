@@ -1,4 +1,4 @@
-"""Lambda target: Zappa's handler in front of ``project.wsgi``."""
+"""Lambda target: our handler (deploy/lambda) in front of ``project.wsgi``, through Zappa."""
 
 from .base import *  # noqa: F403
 from .base import DEPLOYED_REQUIRED_ENV, deployed_database, env
@@ -17,6 +17,9 @@ if env.get("DJANGO_STATIC_STORAGE", "whitenoise") == "s3":
     env.require(("STATIC_BUCKET", "STATIC_CDN_DOMAIN"), "lambda target with S3 static files")
     STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "apps.core.storage.StaticStorage"}}  # noqa: F405
     STATIC_URL = f"https://{env.get('STATIC_CDN_DOMAIN')}/static/"
+else:
+    # Relative, so Django puts API Gateway's stage prefix (SCRIPT_NAME) in front: /dev/static/.
+    STATIC_URL = env.get("DJANGO_STATIC_URL", "static/")
 
 # A Lambda request body stops at 6 MB (base64 for binary makes a 4.5 MB file 6 MB).
 FILES_FALLBACK_MAX_BYTES = env.as_int("FILES_FALLBACK_MAX_BYTES", 4 * 1024 * 1024)

@@ -99,6 +99,7 @@ class Gateway:
 
 class GatewayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # see RuntimeAPIHandler
 
     def log_message(self, *args):
         pass

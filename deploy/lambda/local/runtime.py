@@ -8,6 +8,7 @@ own Runtime API server on 127.0.0.1 (``/2018-06-01/runtime/invocation/next``,
 concurrency, and prints Lambda's START, END and REPORT lines for every invocation.
 """
 
+import contextlib
 import json
 import math
 import queue
@@ -209,6 +210,9 @@ class RuntimeAPIHandler(BaseHTTPRequestHandler):
     """The Runtime API endpoints the runtime interface client calls."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes on a kept-alive connection: with Nagle's
+    # algorithm the body would wait for the client's delayed ACK (~40 ms per reply).
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
@@ -269,7 +273,9 @@ class RuntimeAPIHandler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        # The instance may be gone (stopped, or timed out and killed).
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)
 
 
 class Pool:

@@ -1,0 +1,220 @@
+"""The Lambda stages in zappa_settings.json and the package ``make package`` builds.
+
+The build itself (a venv, collectstatic, ``zappa package``, the rewrite) takes about a
+minute: those tests carry the ``package`` marker and run with ``make test-package``.
+"""
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import PurePosixPath
+
+import pytest
+from django.core.management import call_command
+
+from apps.core.tasks import schedules
+from tests.fixtures import ROOT, free_port, subprocess_env
+
+STAGES = json.loads((ROOT / "zappa_settings.json").read_text())
+REQUIRED = {
+    "django_settings": "project.settings.lambda",
+    "lambda_handler": "deploy.lambda.handler.lambda_handler",
+    "runtime": "python3.11",
+    "binary_support": True,
+    "keep_warm": False,
+}
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN(?!_DENYLIST)|DATABASE_URL|PRIVATE|_KEY\b", re.I)
+SECRET_VALUE = re.compile(r"AKIA[0-9A-Z]{16}|://[^/\s]*:[^@/\s]+@|-----BEGIN")
+
+
+def load_packager():
+    spec = importlib.util.spec_from_file_location("package", ROOT / "deploy/lambda/package.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_stage_has_the_required_settings(name):
+    stage = STAGES[name]
+    assert {key: stage.get(key) for key in REQUIRED} == REQUIRED
+    assert stage["aws_environment_variables"]["DJANGO_DEPLOY_TARGET"] == "lambda"
+    assert "environment_variables" not in stage  # baked into the package in plain text
+    for key in ("memory_size", "timeout_seconds", "s3_bucket", "aws_region", "dead_letter_arn"):
+        assert stage.get(key), key
+    for package in ("boto3", "botocore", "s3transfer", "troposphere", "click", "setuptools"):
+        assert package in stage["exclude"]
+    s3 = [event for event in stage["events"] if "event_source" in event]
+    assert s3 == [
+        {
+            "function": "apps.files.events.object_created",
+            "event_source": {
+                "arn": f"arn:aws:s3:::{stage['aws_environment_variables']['MEDIA_BUCKET']}",
+                "events": ["s3:ObjectCreated:*"],
+                "prefix": "uploads/",
+            },
+        }
+    ]
+
+
+def test_prod_is_quiet_and_the_stages_use_both_api_gateway_versions():
+    assert STAGES["prod"]["debug"] is False
+    assert STAGES["prod"]["log_level"] == "INFO"
+    assert {STAGES["dev"]["apigateway_version"], STAGES["prod"]["apigateway_version"]} == {
+        "v1",
+        "v2",
+    }
+
+
+def test_no_secret_looking_values():
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                assert not SECRET_NAME.search(key), f"{path}.{key} looks like a secret"
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+        elif isinstance(value, str):
+            assert not SECRET_VALUE.search(value), f"{path} looks like a secret"
+
+    walk(STAGES, "zappa_settings")
+
+
+def test_schedule_events_are_the_registry_s():
+    call_command("schedules", "--check")
+    for stage in STAGES.values():
+        scheduled = [event for event in stage["events"] if "expression" in event]
+        assert scheduled == schedules.zappa_events()
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("django/conf/locale/es/LC_MESSAGES/django.mo", "locales"),
+        ("django/conf/locale/pt_BR/formats.py", "locales"),
+        ("django/conf/locale/fr/LC_MESSAGES/django.mo", None),
+        ("django/conf/locale/en_GB/formats.py", None),
+        ("django/conf/locale/__init__.py", None),
+        ("apps/pages/locale/de/LC_MESSAGES/django.mo", None),
+        ("somepackage/tests/test_x.py", "tests"),
+        ("django/test/client.py", None),
+        ("django/contrib/admin/static/admin/css/base.css", "app static sources"),
+        ("var/staticfiles/admin/css/base.css", None),
+        ("static/css/site.css", None),
+        ("zappa/cli.py", "zappa, unused"),
+        ("zappa/asynchronous.py", None),
+        ("PIL/_avif.cpython-311-x86_64-linux-gnu.so", "never loaded"),
+        ("PIL/_webp.cpython-311-x86_64-linux-gnu.so", None),
+        ("django/contrib/gis/geos/base.py", "never loaded"),
+    ],
+)
+def test_what_the_rewrite_removes(path, reason):
+    assert load_packager().removal_reason(PurePosixPath(path)) == reason
+
+
+def test_the_zappa_closure_comes_hash_locked_from_dev_txt():
+    lines = load_packager().zappa_requirements().splitlines()
+    names = {line.split("==")[0] for line in lines}
+    assert {"zappa", "troposphere", "durationpy"} <= names
+    assert "django" not in names  # already in runtime.txt
+    assert all("--hash=sha256:" in line for line in lines)
+
+
+# --- the built package (make test-package) -------------------------------------------------
+
+LAMBDA_ENV = {
+    "DJANGO_DEPLOY_TARGET": "lambda",
+    "DJANGO_SECRET_KEY": "package-test-" + "k" * 50,
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    "DATABASE_URL": "sqlite:///:memory:",
+    "AWS_REGION": "us-east-1",
+    "SESSIONS_TABLE": "sessions",
+    "TOKEN_DENYLIST_TABLE": "denylist",
+    "MEDIA_BUCKET": "media",
+    "COGNITO_USER_POOL_ID": "us-east-1_package",
+    "COGNITO_APP_CLIENT_ID": "package",
+    # /healthz and the home page touch no AWS service; anything that tries fails fast.
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+}
+
+
+@pytest.fixture(scope="module")
+def built_package():
+    subprocess.run(
+        [sys.executable, "deploy/lambda/package.py", "--stage", "dev"],
+        cwd=ROOT,
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+    return ROOT / "var" / "package" / "amphibian-dev.zip"
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.package
+def test_package_is_lean_and_within_lambda_limits(built_package):
+    packager = load_packager()
+    zipped, _unzipped = packager.check_limits(built_package)
+    assert zipped < 25 * 1024 * 1024  # regressions show long before Lambda's 50 MB
+    with zipfile.ZipFile(built_package) as archive:
+        names = set(archive.namelist())
+    tops = {name.split("/")[0] for name in names}
+    assert not tops & {"boto3", "botocore", "troposphere", "click", "setuptools", "yaml"}
+    assert not [name for name in names if "/tests/" in name or name.startswith("bench/")]
+    assert "deploy/lambda/handler.py" in names and "zappa_settings.py" in names
+    assert "deploy/lambda/__pycache__/handler.cpython-311.pyc" in names
+    assert "var/staticfiles/staticfiles.json" in names
+    assert not [name for name in names if name.startswith("django/conf/locale/es/")]
+
+
+@pytest.mark.package
+def test_built_package_serves_healthz_and_home_in_the_local_lambda(built_package):
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "manage.py", "runlambda", "--zip", str(built_package)),
+            *("--port", str(port), "--concurrency", "1"),
+        ],
+        cwd=ROOT,
+        env=subprocess_env(**LAMBDA_ENV),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/dev"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body = get(f"{base}/healthz")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "runlambda did not start"
+                time.sleep(0.2)
+        assert status == 200
+        status, body = get(f"{base}/en/")
+        assert status == 200
+        stylesheet = re.search(rb'href="[^"]*/static/(css/site\.[0-9a-f]+\.css)"', body)
+        assert stylesheet, "the home page links the hashed stylesheet"
+        assert get(f"{base}/static/{stylesheet.group(1).decode()}")[0] == 200
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
