@@ -131,9 +131,12 @@ def multipart(size):
 
 @pytest.fixture(scope="module")
 def local_lambda(lambda_env):
-    """REST v1 events, stage dev; 1 s integration timeout and 2 s function timeout."""
+    """REST v1 events, stage dev; 3 s integration timeout and 4 s function timeout.
+
+    Short enough to test both, long enough for a cold start on a busy 2-core machine.
+    """
     running = LocalLambda(
-        lambda_env, "--concurrency", "2", "--integration-timeout", "1", "--timeout", "2"
+        lambda_env, "--concurrency", "2", "--integration-timeout", "3", "--timeout", "4"
     )
     # Two requests in a row: a cold start, then the same instance warm.
     running.first_two = [
@@ -203,9 +206,9 @@ def test_upload_near_6_mb_passes_and_above_is_413_before_invoking(local_lambda):
 
 
 def test_integration_timeout_is_504_and_the_function_timeout_ends_the_instance(local_lambda):
-    status, _, body = fetch(f"{local_lambda.url}/dev/lambda-test/sleep?seconds=3")
+    status, _, body = fetch(f"{local_lambda.url}/dev/lambda-test/sleep?seconds=5")
     assert (status, json.loads(body)) == (504, {"message": "Endpoint request timed out"})
-    assert local_lambda.line(r"Task timed out after 2\.00 seconds", timeout=5)
+    assert local_lambda.line(r"Task timed out after 4\.00 seconds", timeout=5)
     assert local_lambda.line(r"^REPORT .*\tStatus: timeout$", timeout=5)
 
 
