@@ -9,6 +9,14 @@
   const picker = document.getElementById("picker");
   const api = zone.dataset.api;
   const maxBytes = Number(zone.dataset.maxBytes);
+  // Messages come translated from the page (data-text-*), in the page's language.
+  const text = {
+    uploaded: zone.dataset.textUploaded,
+    tooLarge: zone.dataset.textTooLarge,
+    refused: zone.dataset.textRefused,
+    network: zone.dataset.textNetwork,
+    storage: zone.dataset.textStorage,
+  };
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
@@ -60,24 +68,24 @@
       });
       xhr.addEventListener("load", function () {
         if (xhr.status >= 200 && xhr.status < 300) resolve();
-        else reject(new Error("storage refused the upload (HTTP " + xhr.status + ")"));
+        else reject(new Error(text.storage + " (HTTP " + xhr.status + ")"));
       });
-      xhr.addEventListener("error", function () { reject(new Error("network error")); });
+      xhr.addEventListener("error", function () { reject(new Error(text.network)); });
       xhr.send(form);
     });
   }
 
   async function uploadOne(file) {
     const ui = row(file);
-    if (file.size > maxBytes) { ui.fail("too large"); return false; }
+    if (file.size > maxBytes) { ui.fail(text.tooLarge); return false; }
     try {
       const started = await postJSON(api, {
         name: file.name, size: file.size, content_type: file.type || "application/octet-stream",
       });
       await sendToBucket(started.upload, file, ui);
       const completed = await postJSON(started.file.complete_url);
-      if (completed.file.status === "ready") { ui.done("uploaded"); return true; }
-      ui.fail("refused: " + completed.file.reject_reason);
+      if (completed.file.status === "ready") { ui.done(text.uploaded); return true; }
+      ui.fail(text.refused + " " + completed.file.reject_reason);
     } catch (error) {
       ui.fail(error.message);
     }
