@@ -94,3 +94,26 @@ test-package: $(INSTALLED)
 # manifest that the next `make package` ships, so pages render without calling S3.
 collectstatic: $(INSTALLED)
 	DJANGO_DEPLOY_TARGET=lambda DJANGO_STATIC_STORAGE=s3 $(PY) manage.py collectstatic --noinput
+
+# --- Infrastructure (deploy/aws) ----------------------------------------------------------
+# The shared AWS resources of one stage as a CloudFormation stack, then its outputs as the
+# stage's Zappa environment. Needs the AWS CLI and credentials; never run by the tests.
+#   make deploy-infra STAGE=prod DOMAIN=app.example.com ORIGIN=api.example.com \
+#     CERT_ARN=arn:aws:acm:us-east-1:...:certificate/... COGNITO_PREFIX=amphibian-prod \
+#     PARAMS="EnableEcs=true ContainerImage=... VpcId=... SubnetIds=a,b AlbCertificateArn=..."
+# Fill deploy/ec2/cloud-init.yaml's placeholders first if you use EnableEc2=true.
+STACK ?= amphibian-$(STAGE)
+.PHONY: deploy-infra
+
+deploy-infra: $(INSTALLED)
+	@test -n "$(DOMAIN)" -a -n "$(ORIGIN)" -a -n "$(CERT_ARN)" -a -n "$(COGNITO_PREFIX)" || \
+		{ echo "usage: make deploy-infra STAGE=$(STAGE) DOMAIN=... ORIGIN=... CERT_ARN=... COGNITO_PREFIX=... [PARAMS=...]"; exit 2; }
+	aws cloudformation deploy --stack-name $(STACK) --template-file deploy/aws/amphibian.yaml \
+		--capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+		--parameter-overrides Stage=$(STAGE) AppDomain=$(DOMAIN) AppOriginDomain=$(ORIGIN) \
+		CertificateArn=$(CERT_ARN) CognitoDomainPrefix=$(COGNITO_PREFIX) \
+		CallbackUrls=https://$(DOMAIN)/accounts/callback/ LogoutUrls=https://$(DOMAIN)/ \
+		Ec2UserData=$$(base64 -w0 deploy/ec2/cloud-init.yaml) $(PARAMS)
+	aws cloudformation describe-stacks --stack-name $(STACK) --output json | \
+		$(PY) manage.py stackenv --outputs - --format zappa --stage $(STAGE) --write
+	@echo "Secrets: aws ssm put-parameter --type SecureString --name /amphibian/$(STAGE)/secrets/DJANGO_SECRET_KEY (and DATABASE_URL)"

@@ -13,10 +13,12 @@ from django.conf import settings
 # boto3 spells the per-service endpoint variables after the service id
 # (AWS_ENDPOINT_URL_<SERVICE_ID>); these are the services this project uses.
 _SERVICE_IDS = {
+    "cloudformation": "CLOUDFORMATION",
     "cognito-idp": "COGNITO_IDENTITY_PROVIDER",
     "dynamodb": "DYNAMODB",
     "lambda": "LAMBDA",
     "s3": "S3",
+    "secretsmanager": "SECRETS_MANAGER",
     "ssm": "SSM",
     "sts": "STS",
 }

@@ -20,8 +20,9 @@ SESSIONS_TTL_ATTRIBUTE = "expires_at"
 DENYLIST_KEY_ATTRIBUTE = "jti"
 DENYLIST_TTL_ATTRIBUTE = "expires_at"
 
-# Browsers upload straight to the media bucket with presigned POSTs.
-MEDIA_CORS_METHODS = ["POST", "PUT", "GET", "HEAD"]
+# Browsers only POST to the bucket (presigned POST); downloads and thumbnails are plain
+# navigations and <img> loads, which need no CORS.
+MEDIA_CORS_METHODS = ["POST"]
 
 LOCAL_USER_POOL_NAME = "amphibian-local"
 LOCAL_APP_CLIENT_NAME = "amphibian-local-web"

@@ -1,7 +1,13 @@
 """Server target: gunicorn on EC2 or in a container, behind nginx or a load balancer."""
 
-from .base import *  # noqa: F403
-from .base import DEPLOYED_REQUIRED_ENV, deployed_database, env
+from apps.core.secrets import load_into_environ
+
+# Secrets from SSM Parameter Store when SECRETS_SSM_PATH is set (one call, at start-up),
+# placed in the environment before base.py and env.require() below read it.
+load_into_environ()
+
+from .base import *  # noqa: E402, F403
+from .base import DEPLOYED_REQUIRED_ENV, deployed_database, env  # noqa: E402
 
 DEPLOY_TARGET = "server"
 env.require(DEPLOYED_REQUIRED_ENV, DEPLOY_TARGET)
