@@ -77,6 +77,18 @@ def subprocess_env(**extra):
     return env
 
 
+def run_python(code, env, *, args=(), timeout=60):
+    """Run ``code`` in a fresh interpreter (a cold process: imports, settings, sys.modules)."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def run_manage(args, env, timeout=180):
     """``python manage.py ARGS`` in a child process with ``env`` (see subprocess_env)."""
     subprocess.run(

@@ -19,7 +19,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.core.tasks import schedules
-from tests.fixtures import ROOT, free_port, subprocess_env
+from tests.fixtures import ROOT, free_port, stop_process, subprocess_env
 
 STAGES = json.loads((ROOT / "zappa_settings.json").read_text())
 REQUIRED = {
@@ -212,9 +212,4 @@ def test_built_package_serves_healthz_and_home_in_the_local_lambda(built_package
         assert stylesheet, "the home page links the hashed stylesheet"
         assert get(f"{base}/static/{stylesheet.group(1).decode()}")[0] == 200
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, timeout=20)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.fixtures import ROOT, free_port, listening, require, subprocess_env
+from tests.fixtures import ROOT, free_port, listening, require, run_python, subprocess_env
 from tests.server_target import (
     HOST,
     Browser,
@@ -261,14 +261,7 @@ CACHE_PROBE = (
 
 
 def cache_probe(**env):
-    result = subprocess.run(
-        [sys.executable, "-c", CACHE_PROBE],
-        cwd=ROOT,
-        env=subprocess_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(CACHE_PROBE, subprocess_env(**env))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

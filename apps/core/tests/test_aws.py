@@ -1,13 +1,10 @@
 """The AWS client factory: timeouts, retries, endpoints, reuse, and laziness."""
 
-import subprocess
-import sys
-
 import pytest
 
 from apps.core import aws
 from apps.core.tests.test_settings import DEPLOYED_ENV
-from tests.fixtures import ROOT, subprocess_env
+from tests.fixtures import run_python, subprocess_env
 
 
 def test_clients_have_explicit_timeouts_and_standard_retries(settings):
@@ -91,17 +88,13 @@ print(",".join(heavy) or "none")
 @pytest.mark.parametrize("target", ["lambda", "server"])
 def test_request_path_does_not_import_boto3(target, tmp_path):
     """Cold start: import project.wsgi and serve pages, and boto3 is still not loaded."""
-    result = subprocess.run(
-        [sys.executable, "-c", REQUEST_PATH_PROBE],
-        cwd=ROOT,
-        env=subprocess_env(
+    result = run_python(
+        REQUEST_PATH_PROBE,
+        subprocess_env(
             DJANGO_DEPLOY_TARGET=target,
             DJANGO_STATIC_ROOT=str(tmp_path / "static"),
             **{**DEPLOYED_ENV, "DATABASE_URL": "sqlite://:memory:"},
         ),
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "none"

@@ -2,15 +2,13 @@
 
 import json
 import signal
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
 
 from apps.core import aws
 from apps.core.tests.test_settings import DEPLOYED_ENV
-from tests.fixtures import ROOT, free_port, subprocess_env
+from tests.fixtures import free_port, run_python, subprocess_env
 
 
 def test_healthz_is_ok_without_any_dependency(client, settings):
@@ -86,10 +84,9 @@ def test_readyz_on_deployed_targets_with_postgresql(target, local_aws, postgres_
     """The real thing: the target's settings, PostgreSQL and the local stack."""
 
     def readyz(database_url):
-        result = subprocess.run(
-            [sys.executable, "-c", READYZ_PROBE],
-            cwd=ROOT,
-            env=subprocess_env(
+        result = run_python(
+            READYZ_PROBE,
+            subprocess_env(
                 DJANGO_DEPLOY_TARGET=target,
                 **{
                     **DEPLOYED_ENV,
@@ -102,9 +99,6 @@ def test_readyz_on_deployed_targets_with_postgresql(target, local_aws, postgres_
                     "MEDIA_BUCKET": settings.MEDIA_BUCKET,
                 },
             ),
-            capture_output=True,
-            text=True,
-            timeout=60,
         )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout.strip().splitlines()[-1])

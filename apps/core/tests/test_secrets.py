@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.core import aws, secrets
-from tests.fixtures import ROOT, free_port, subprocess_env
+from tests.fixtures import ROOT, free_port, run_python, subprocess_env
 
 SECRET_KEY = "ssm-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG"
 DATABASE_URL = "postgres://amphibian:s3cr%40t@db.example.internal:5432/amphibian"
@@ -163,17 +163,14 @@ def test_settings_import_loads_no_boto3_without_a_path():
         "import sys, django; django.setup(); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=subprocess_env(
+    result = run_python(
+        code,
+        subprocess_env(
             **SERVER_ENV,
             DJANGO_SECRET_KEY=SECRET_KEY,
             DATABASE_URL=DATABASE_URL,
             DJANGO_SETTINGS_MODULE="project.settings.server",
         ),
-        capture_output=True,
-        text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from project.targets import settings_module
-from tests.fixtures import ROOT, subprocess_env
+from tests.fixtures import ROOT, run_python, subprocess_env
 
 DEPLOYED_ENV = {
     "DJANGO_SECRET_KEY": "x7#Kq9!vB2$mN4@pL6^rT8&wY1*zC3(dF5)gH0_jJ-aS=eU+iO",
@@ -90,12 +90,5 @@ def test_settings_import_opens_no_socket():
         "    importlib.import_module(f'project.settings.{target}')\n"
         "print('ok')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=subprocess_env(**DEPLOYED_ENV),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(code, subprocess_env(**DEPLOYED_ENV))
     assert result.stdout.strip() == "ok", result.stderr

@@ -13,7 +13,14 @@ from apps.core.models import IdempotencyKey
 from apps.core.tasks import lambda_backend
 from apps.core.tests import sample_tasks
 from apps.core.tests.test_settings import DEPLOYED_ENV
-from tests.fixtures import ROOT, PostgresDatabase, run_manage, stop_process, subprocess_env
+from tests.fixtures import (
+    ROOT,
+    PostgresDatabase,
+    run_manage,
+    run_python,
+    stop_process,
+    subprocess_env,
+)
 from tests.loopback import LoopbackServer, QuietHandler
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -123,14 +130,7 @@ def server_target(postgres_url):
 
 
 def run_database(env, key):
-    result = subprocess.run(
-        [sys.executable, "-c", DB_RUN, key],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python(DB_RUN, env, args=[key], timeout=120)
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome.pop("status") == "SUCCESSFUL"
@@ -203,14 +203,10 @@ def test_lambda_backend_import_does_not_load_boto3():
         "import apps.core.tasks.lambda_backend;"
         "print('boto3' in sys.modules)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=subprocess_env(
+    result = run_python(
+        code,
+        subprocess_env(
             DJANGO_DEPLOY_TARGET="lambda", **{**DEPLOYED_ENV, "DATABASE_URL": "sqlite://:memory:"}
         ),
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
