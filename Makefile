@@ -117,3 +117,9 @@ deploy-infra: $(INSTALLED)
 	aws cloudformation describe-stacks --stack-name $(STACK) --output json | \
 		$(PY) manage.py stackenv --outputs - --format zappa --stage $(STAGE) --write
 	@echo "Secrets: aws ssm put-parameter --type SecureString --name /amphibian/$(STAGE)/secrets/DJANGO_SECRET_KEY (and DATABASE_URL)"
+
+# Package size, cold start (local Lambda) and warm handler overhead, ours vs a stock Zappa
+# package, apig-wsgi and Zappa's handler; writes bench/results/lambda.json (~5 minutes).
+.PHONY: bench-lambda
+bench-lambda: $(INSTALLED)
+	$(PY) bench/lambda_bench.py
