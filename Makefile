@@ -123,3 +123,12 @@ deploy-infra: $(INSTALLED)
 .PHONY: bench-lambda
 bench-lambda: $(INSTALLED)
 	$(PY) bench/lambda_bench.py
+
+# --- End-to-end browser suite -------------------------------------------------------------
+.PHONY: e2e
+
+# Playwright (locked) drives Debian's Chromium through one visit on the local, server and
+# lambda targets; each scenario's last page is saved under var/e2e/<target>/.
+e2e: $(INSTALLED) server-deps
+	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(PY) -m pytest -m e2e tests/e2e

@@ -128,9 +128,10 @@ class PostgresDatabase:
 class LocalAWSProcess:
     """``manage.py localaws`` as a real child process, as ``make run`` starts it."""
 
-    def __init__(self, state_dir, port=None):
+    def __init__(self, state_dir, port=None, origins=()):
         self.state_dir = Path(state_dir)
         self.port = port or free_port()
+        self.origins = origins  # browser origins the media bucket's CORS allows
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
         self.output = ""
@@ -142,6 +143,7 @@ class LocalAWSProcess:
                 *("manage.py", "localaws"),
                 *("--port", str(self.port)),
                 *("--state-dir", str(self.state_dir)),
+                *(arg for origin in self.origins for arg in ("--origin", origin)),
             ],
             cwd=ROOT,
             env=subprocess_env(DJANGO_DEPLOY_TARGET="test"),

@@ -3,7 +3,7 @@ import logging
 
 from django.conf import settings
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -104,7 +104,7 @@ def logout(request):
         except (cognito.CognitoRejected, cognito.CognitoUnavailable) as exc:
             # The token lived only in the session just deleted; listed jti end the rest.
             logger.warning("refresh token revocation failed: %r", exc)
-    home = request.build_absolute_uri(settings.LOGOUT_REDIRECT_URL)
+    home = request.build_absolute_uri(resolve_url(settings.LOGOUT_REDIRECT_URL))
     if conf.hosted_ui_url():
         return redirect(cognito.logout_url(home))
     return redirect(home)

@@ -52,7 +52,14 @@ def set_language(request):
     next_url = request.POST.get("next", request.GET.get("next", ""))
     written_in = translation.get_language_from_path(urlsplit(next_url).path)
     with translation.override(written_in or translation.get_language()):
-        return i18n.set_language(request)
+        response = i18n.set_language(request)
+    # ``next`` is a path inside the app; under API Gateway's stage (SCRIPT_NAME) the browser
+    # must go back to /dev/fr/..., not /fr/....
+    script = request.META.get("SCRIPT_NAME", "").rstrip("/")
+    location = response.get("Location", "")
+    if script and location.startswith("/") and not location.startswith(script + "/"):
+        response["Location"] = script + location
+    return response
 
 
 def csrf_failure(request, reason=""):

@@ -7,6 +7,7 @@ import math
 import urllib.parse
 import uuid
 import warnings
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -133,9 +134,18 @@ def file_complete_upload(file_id, *, owner=None):
             stored.status, stored.verified_type = StoredFile.Status.READY, verified_type
             from apps.files.tasks import process_file
 
-            transaction.on_commit(lambda: process_file.enqueue(str(stored.pk)))
+            transaction.on_commit(partial(_enqueue_processing, process_file, stored.pk))
         stored.save()
     return stored
+
+
+def _enqueue_processing(process_file, file_id):
+    """Queue the checksum/thumbnail task; the file is ready either way, so a queue that is
+    down costs the thumbnail (logged), not an error for an upload that succeeded."""
+    try:
+        process_file.enqueue(str(file_id))
+    except Exception:
+        logger.exception("could not queue processing of file %s", file_id)
 
 
 def file_complete_by_key(key):

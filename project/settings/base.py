@@ -152,8 +152,9 @@ TOKEN_DENYLIST_TABLE = env.get("TOKEN_DENYLIST_TABLE")
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["apps.accounts.backends.CognitoBackend"]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "/"
+# URL names, so the language prefix and API Gateway's stage are part of the redirect.
+LOGIN_REDIRECT_URL = "pages:home"
+LOGOUT_REDIRECT_URL = "pages:home"
 
 COGNITO_USER_POOL_ID = env.get("COGNITO_USER_POOL_ID")
 COGNITO_APP_CLIENT_ID = env.as_list("COGNITO_APP_CLIENT_ID")

@@ -24,8 +24,11 @@ if env.get("DJANGO_STATIC_STORAGE", "whitenoise") == "s3":
     STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "apps.core.storage.StaticStorage"}}  # noqa: F405
     STATIC_URL = f"https://{env.get('STATIC_CDN_DOMAIN')}/static/"
 else:
-    # Relative, so Django puts API Gateway's stage prefix (SCRIPT_NAME) in front: /dev/static/.
-    STATIC_URL = env.get("DJANGO_STATIC_URL", "static/")
+    # Under API Gateway's stage URL, links need the stage (DJANGO_STATIC_URL=/dev/static/);
+    # a relative STATIC_URL would not do: Django resolves it once, before any request has
+    # told it the prefix. Requests reach whitenoise without the stage: it serves /static/.
+    STATIC_URL = env.get("DJANGO_STATIC_URL", "/static/")
+    WHITENOISE_STATIC_PREFIX = "/static/"
 
 # A Lambda request body stops at 6 MB (base64 for binary makes a 4.5 MB file 6 MB).
 FILES_FALLBACK_MAX_BYTES = env.as_int("FILES_FALLBACK_MAX_BYTES", 4 * 1024 * 1024)

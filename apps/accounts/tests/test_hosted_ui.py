@@ -110,7 +110,7 @@ def test_open_redirects_in_next_are_ignored(client, hosted_ui, next_url):
     code, query = hosted_ui.authorize(location)
     response = client.get("/accounts/callback/", {"code": code, "state": query["state"]})
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/en/"
 
 
 def test_refused_code_is_400(client, hosted_ui):
@@ -146,7 +146,7 @@ def test_logout_revokes_and_leaves_through_the_hosted_ui(client, hosted_ui):
     assert f"{target.scheme}://{target.netloc}{target.path}" == f"{hosted_ui.url}/logout"
     assert dict(urllib.parse.parse_qsl(target.query)) == {
         "client_id": factories.CLIENT_ID,
-        "logout_uri": "http://testserver/",
+        "logout_uri": "http://testserver/en/",
     }
     assert hosted_ui.revoked == [refresh]
     assert "_auth_user_id" not in client.session

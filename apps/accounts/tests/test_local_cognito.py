@@ -78,7 +78,7 @@ def test_login_form_signs_in_and_home_shows_the_user(client, local_cognito, cogn
     anonymous_key = client.get("/accounts/login/") and client.session.session_key
     response = client.post("/accounts/login/", {"username": cognito_user, "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/en/"
     assert client.session.session_key != anonymous_key  # cycled at login
     stored = client.session[SESSION_TOKENS_KEY]
     assert stored["refresh_token"] and stored["origin_jti"]

@@ -138,3 +138,13 @@ def test_every_string_is_translated_and_compiled(app, language):
         catalog = gettext.GNUTranslations(mo)._catalog
     translated = [key for key, value in catalog.items() if key and value]
     assert len(translated) == msgids
+
+
+def test_language_switcher_keeps_the_api_gateway_stage(client):
+    """Under API Gateway's /dev/ stage the switcher's next is the path inside the app."""
+    page = client.get("/en/about/", SCRIPT_NAME="/dev").content.decode()
+    assert '<input type="hidden" name="next" value="/en/about/">' in page
+    response = client.post(
+        "/i18n/setlang/", {"language": "fr", "next": "/en/about/"}, SCRIPT_NAME="/dev"
+    )
+    assert response["Location"] == "/dev/fr/a-propos/"

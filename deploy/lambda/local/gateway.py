@@ -10,9 +10,14 @@ AWS gives when a limit is hit:
   invocation runs on until the function's own timeout, as it does on AWS;
 - a function error, crash or timeout: 502 (500 on HTTP API);
 - a path outside the stage (``/dev/...`` on REST and HTTP API URLs): 403 / 404.
+
+It also answers Lambda's Invoke API for asynchronous invocations
+(``POST /2015-03-31/functions/<name>/invocations`` with ``X-Amz-Invocation-Type: Event``),
+so the function's own tasks (``AWS_ENDPOINT_URL_LAMBDA`` pointed here) run on its instances.
 """
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,6 +34,7 @@ _FUNCTION_ERROR = {
     URL: (502, {"Message": "Internal Server Error"}),
     ALB: (502, {"message": "Bad Gateway"}),
 }
+_INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations$")
 _OUTSIDE_STAGE = {V1: (403, {"message": "Forbidden"}), V2: (404, {"message": "Not Found"})}
 
 
@@ -76,6 +82,8 @@ class Gateway:
 
     def respond(self, request):
         """``(status, [(name, value)], body)`` for one ``http_events.Request``."""
+        if request.method == "POST" and _INVOKE.match(request.path):
+            return self.invoke_async(request)
         if self.stage:
             prefix = f"/{self.stage}"
             if request.path != prefix and not request.path.startswith(prefix + "/"):
@@ -95,6 +103,19 @@ class Gateway:
         except (ValueError, TypeError, AttributeError):
             # Lambda answered, but not with a response API Gateway understands.
             return _json(*_FUNCTION_ERROR[self.kind])
+
+    def invoke_async(self, request):
+        """Lambda's Invoke API, asynchronous only: queued, answered 202 at once."""
+        invocation_type = {k.lower(): v for k, v in request.headers}.get(
+            "x-amz-invocation-type", "RequestResponse"
+        )
+        if invocation_type != "Event":
+            return _json(400, {"Message": "The local Lambda takes Event invocations only."})
+        if len(request.body) > 256 * 1024:
+            return _json(413, {"Message": "Request must be smaller than 262144 bytes."})
+        # In a thread: the caller may be the only instance, busy until we answer.
+        threading.Thread(target=self.pool.invoke, args=(request.body,), daemon=True).start()
+        return 202, [("Content-Type", "application/json")], b""
 
 
 class GatewayHandler(BaseHTTPRequestHandler):
