@@ -125,6 +125,26 @@ class PostgresDatabase:
             connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def stack_env(stack):
+    """A local stack's endpoint, resource names and Cognito ids, as the settings read them."""
+    from django.conf import settings
+
+    pool_id = stack.outputs["COGNITO_USER_POOL_ID"]
+    return {
+        "AWS_REGION": settings.AWS_REGION,
+        "AWS_ENDPOINT_URL": stack.url,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "SESSIONS_TABLE": settings.SESSIONS_TABLE,
+        "TOKEN_DENYLIST_TABLE": settings.TOKEN_DENYLIST_TABLE,
+        "MEDIA_BUCKET": settings.MEDIA_BUCKET,
+        "STATIC_BUCKET": settings.STATIC_BUCKET,
+        "COGNITO_USER_POOL_ID": pool_id,
+        "COGNITO_APP_CLIENT_ID": ",".join(stack.outputs["COGNITO_APP_CLIENT_ID"]),
+        "COGNITO_JWKS_URL": f"{stack.url}/{pool_id}/.well-known/jwks.json",
+    }
+
+
 class LocalAWSProcess:
     """``manage.py localaws`` as a real child process, as ``make run`` starts it."""
 

@@ -15,13 +15,12 @@ import urllib.parse
 import uuid
 from http.cookies import SimpleCookie
 
-from django.conf import settings
-
 from tests.fixtures import (
     ROOT,
     PostgresDatabase,
     free_port,
     run_manage,
+    stack_env,
     stop_process,
     subprocess_env,
 )
@@ -32,25 +31,13 @@ GUNICORN_CONF = ROOT / "deploy" / "container" / "gunicorn.conf.py"
 
 def server_env(stack, database_url, **extra):
     """The server target's environment against the test session's local AWS stack."""
-    outputs = stack.outputs
     return {
         "DJANGO_DEPLOY_TARGET": "server",
         "DJANGO_SECRET_KEY": "server-target-test-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "DJANGO_ALLOWED_HOSTS": HOST,
         "DJANGO_TRUST_X_FORWARDED_PROTO": "true",
         "DATABASE_URL": database_url,
-        "AWS_REGION": settings.AWS_REGION,
-        "AWS_ENDPOINT_URL": stack.url,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "SESSIONS_TABLE": settings.SESSIONS_TABLE,
-        "TOKEN_DENYLIST_TABLE": settings.TOKEN_DENYLIST_TABLE,
-        "MEDIA_BUCKET": settings.MEDIA_BUCKET,
-        "COGNITO_USER_POOL_ID": outputs["COGNITO_USER_POOL_ID"],
-        "COGNITO_APP_CLIENT_ID": ",".join(outputs["COGNITO_APP_CLIENT_ID"]),
-        "COGNITO_JWKS_URL": (
-            f"{stack.url}/{outputs['COGNITO_USER_POOL_ID']}/.well-known/jwks.json"
-        ),
+        **stack_env(stack),
         "PYTHONUNBUFFERED": "1",
         **extra,
     }

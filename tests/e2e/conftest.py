@@ -16,7 +16,6 @@ import urllib.request
 from dataclasses import dataclass, field
 
 import pytest
-from django.conf import settings
 
 from tests.fixtures import (
     ROOT,
@@ -25,6 +24,7 @@ from tests.fixtures import (
     free_port,
     require,
     run_manage,
+    stack_env,
     stop_process,
     subprocess_env,
 )
@@ -81,24 +81,6 @@ def e2e_stack(e2e_ports, tmp_path_factory):
     stack.stop()
 
 
-def aws_env(stack):
-    """The stack's endpoint, names and ids, as every target's environment names them."""
-    pool_id = stack.outputs["COGNITO_USER_POOL_ID"]
-    return {
-        "AWS_REGION": settings.AWS_REGION,
-        "AWS_ENDPOINT_URL": stack.url,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "SESSIONS_TABLE": settings.SESSIONS_TABLE,
-        "TOKEN_DENYLIST_TABLE": settings.TOKEN_DENYLIST_TABLE,
-        "MEDIA_BUCKET": settings.MEDIA_BUCKET,
-        "STATIC_BUCKET": settings.STATIC_BUCKET,
-        "COGNITO_USER_POOL_ID": pool_id,
-        "COGNITO_APP_CLIENT_ID": ",".join(stack.outputs["COGNITO_APP_CLIENT_ID"]),
-        "COGNITO_JWKS_URL": f"{stack.url}/{pool_id}/.well-known/jwks.json",
-    }
-
-
 def started(command, env, log_path):
     log = open(log_path, "w")  # noqa: SIM115 - closed by the fixture that started it
     process = subprocess.Popen(
@@ -118,7 +100,7 @@ def local_target(port, stack, tmp):
         DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
         LOCALAWS_PORT=str(stack.port),
         PYTHONUNBUFFERED="1",
-        **aws_env(stack),
+        **stack_env(stack),
     )
     run_manage(["migrate", "--noinput", "-v0"], env)
     log_path = tmp / "runserver.log"
@@ -145,7 +127,7 @@ def server_target(port, stack, postgres_url, tmp):
     require(shutil.which("nginx"), "nginx", "make server-deps (apt-get install nginx)")
     require(shutil.which("openssl"), "openssl", "apt-get install openssl")
     database = PostgresDatabase(postgres_url, prefix="amphibian_e2e")
-    env = server_env(stack, database.url, **aws_env(stack), DJANGO_ALLOWED_HOSTS="127.0.0.1")
+    env = server_env(stack, database.url, DJANGO_ALLOWED_HOSTS="127.0.0.1")
     env = prepare(env, tmp / "static")
     gunicorn = Gunicorn(env, tmp / "gunicorn.log", workers=2).start()
     worker, worker_log = started(
@@ -189,7 +171,7 @@ def lambda_target(port, stack, postgres_url, tmp):
         DJANGO_STATIC_ROOT=str(tmp / "static"),
         # The raw API Gateway URL keeps the stage in front of every path.
         DJANGO_STATIC_URL="/dev/static/",
-        **aws_env(stack),
+        **stack_env(stack),
         # Tasks (thumbnails) go to the local Lambda's own Invoke API, not to moto.
         AWS_ENDPOINT_URL_LAMBDA=f"http://127.0.0.1:{port}",
     )
