@@ -138,11 +138,14 @@ def local_lambda(lambda_env):
     running = LocalLambda(
         lambda_env, "--concurrency", "2", "--integration-timeout", "3", "--timeout", "4"
     )
-    # Two requests in a row: a cold start, then the same instance warm.
-    running.first_two = [
-        fetch(f"{running.url}/dev/healthz")[1]["X-Request-ID"],
-        fetch(f"{running.url}/dev/healthz")[1]["X-Request-ID"],
-    ]
+    # Two requests in a row: a cold start, then the same instance warm. The second waits
+    # until the first instance is back in the pool (it is, just after its REPORT line);
+    # sent earlier it would find none idle and start a second, cold, instance.
+    cold = fetch(f"{running.url}/dev/healthz")[1]["X-Request-ID"]
+    running.line(rf"^REPORT RequestId: {cold}\t")
+    time.sleep(0.2)
+    warm = fetch(f"{running.url}/dev/healthz")[1]["X-Request-ID"]
+    running.first_two = [cold, warm]
     yield running
     running.stop()
 
