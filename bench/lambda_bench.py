@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
+from tests.fixtures import DEPLOYED_ENV  # noqa: E402
 
 PACKAGE = ROOT / "var" / "package" / "amphibian-dev.zip"
 PACKAGE_PYTHON = ROOT / "var" / "package" / "venv" / "bin" / "python"
@@ -52,20 +53,15 @@ MIB = 1024 * 1024
 SIZE_GOAL = 12 * 1000 * 1000  # "12 MB"
 API_HOST = "abcdef1234.execute-api.us-east-1.amazonaws.com"  # tests/lambda_events/rest_v1.json
 
-# The lambda target's variables (apps/core/tests/test_settings.DEPLOYED_ENV), for a
-# function that answers /healthz and contacts nothing: AWS calls would fail fast on :9.
+# The lambda target's variables, for a function that answers /healthz and contacts
+# nothing: AWS calls would fail fast on :9.
 FUNCTION_ENV = {
+    **DEPLOYED_ENV,
     "DJANGO_DEPLOY_TARGET": "lambda",
-    "DJANGO_SECRET_KEY": "x7#Kq9!vB2$mN4@pL6^rT8&wY1*zC3(dF5)gH0_jJ-aS=eU+iO",
     "DJANGO_ALLOWED_HOSTS": f"127.0.0.1,{API_HOST}",
     "DJANGO_SECURE_SSL_REDIRECT": "false",
     "AWS_REGION": "us-east-1",
     "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-    "SESSIONS_TABLE": "amphibian-prod-sessions",
-    "TOKEN_DENYLIST_TABLE": "amphibian-prod-denylist",
-    "MEDIA_BUCKET": "amphibian-prod-media",
-    "COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf123",
-    "COGNITO_APP_CLIENT_ID": "1example23456789",
 }
 # What ``zappa package dev`` writes for our stage (the keys Zappa's handler reads).
 ZAPPA_SETTINGS_PY = """\

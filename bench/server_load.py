@@ -24,22 +24,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
-from tests.fixtures import free_port, subprocess_env  # noqa: E402
+from tests.fixtures import DEPLOYED_ENV, free_port, subprocess_env  # noqa: E402
 from tests.server_target import GUNICORN_CONF, wait_for_health  # noqa: E402
 
 APP_ENV = {
+    **DEPLOYED_ENV,
     "DJANGO_DEPLOY_TARGET": "server",
-    "DJANGO_SECRET_KEY": "bench-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,app.example.com",
     "DJANGO_SECURE_SSL_REDIRECT": "false",
     # Never connected to on these paths; the settings only insist that it is set.
     "DATABASE_URL": "postgres://bench@127.0.0.1:9/bench",
-    "AWS_REGION": "us-east-1",
-    "SESSIONS_TABLE": "bench-sessions",
-    "TOKEN_DENYLIST_TABLE": "bench-denylist",
-    "MEDIA_BUCKET": "bench-media",
-    "COGNITO_USER_POOL_ID": "us-east-1_bench",
-    "COGNITO_APP_CLIENT_ID": "bench",
     "DJANGO_LOG_LEVEL": "WARNING",  # logging every request would measure the pipe
 }
 

@@ -19,18 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
+from tests.fixtures import DEPLOYED_ENV  # noqa: E402
 
 ENV = {
+    **DEPLOYED_ENV,
     "DJANGO_DEPLOY_TARGET": "lambda",
-    "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
-    "DJANGO_ALLOWED_HOSTS": "bench.example.com",
     "DATABASE_URL": "sqlite://:memory:",
-    "AWS_REGION": "us-east-1",
-    "SESSIONS_TABLE": "t",
-    "TOKEN_DENYLIST_TABLE": "d",
-    "MEDIA_BUCKET": "b",
-    "COGNITO_USER_POOL_ID": "us-east-1_x",
-    "COGNITO_APP_CLIENT_ID": "c",
     "PATH": "/usr/bin:/bin",
 }
 PROBE = """

@@ -20,6 +20,19 @@ from apps.core.localaws.server import LocalAWS
 from apps.core.provisioning import provision_local_stack
 
 ROOT = Path(__file__).resolve().parent.parent
+# What a deployed target (server, lambda) needs to start, with values that reach nothing:
+# for check --deploy, cold-process probes, the built package and the benchmarks.
+DEPLOYED_ENV = {
+    "DJANGO_SECRET_KEY": "x7#Kq9!vB2$mN4@pL6^rT8&wY1*zC3(dF5)gH0_jJ-aS=eU+iO",
+    "DJANGO_ALLOWED_HOSTS": "app.example.com",
+    "DATABASE_URL": "postgres://amphibian@127.0.0.1:5432/amphibian",
+    "AWS_REGION": "eu-west-1",
+    "SESSIONS_TABLE": "amphibian-prod-sessions",
+    "TOKEN_DENYLIST_TABLE": "amphibian-prod-denylist",
+    "MEDIA_BUCKET": "amphibian-prod-media",
+    "COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf123",
+    "COGNITO_APP_CLIENT_ID": "1example23456789",
+}
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 

@@ -18,9 +18,16 @@ import uuid
 
 import pytest
 
-from apps.core.tests.test_settings import DEPLOYED_ENV
 from project.settings import test as test_settings
-from tests.fixtures import ROOT, free_port, listening, run_manage, stop_process, subprocess_env
+from tests.fixtures import (
+    DEPLOYED_ENV,
+    ROOT,
+    free_port,
+    listening,
+    run_manage,
+    stop_process,
+    subprocess_env,
+)
 
 MB = 1024 * 1024
 

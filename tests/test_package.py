@@ -19,7 +19,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.core.tasks import schedules
-from tests.fixtures import ROOT, free_port, stop_process, subprocess_env
+from tests.fixtures import DEPLOYED_ENV, ROOT, free_port, stop_process, subprocess_env
 
 STAGES = json.loads((ROOT / "zappa_settings.json").read_text())
 REQUIRED = {
@@ -130,16 +130,10 @@ def test_the_zappa_closure_comes_hash_locked_from_dev_txt():
 # --- the built package (make test-package) -------------------------------------------------
 
 LAMBDA_ENV = {
+    **DEPLOYED_ENV,
     "DJANGO_DEPLOY_TARGET": "lambda",
-    "DJANGO_SECRET_KEY": "package-test-" + "k" * 50,
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     "DATABASE_URL": "sqlite:///:memory:",
-    "AWS_REGION": "us-east-1",
-    "SESSIONS_TABLE": "sessions",
-    "TOKEN_DENYLIST_TABLE": "denylist",
-    "MEDIA_BUCKET": "media",
-    "COGNITO_USER_POOL_ID": "us-east-1_package",
-    "COGNITO_APP_CLIENT_ID": "package",
     # /healthz and the home page touch no AWS service; anything that tries fails fast.
     "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
 }

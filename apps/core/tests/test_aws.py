@@ -3,8 +3,7 @@
 import pytest
 
 from apps.core import aws
-from apps.core.tests.test_settings import DEPLOYED_ENV
-from tests.fixtures import run_python, subprocess_env
+from tests.fixtures import DEPLOYED_ENV, run_python, subprocess_env
 
 
 def test_clients_have_explicit_timeouts_and_standard_retries(settings):

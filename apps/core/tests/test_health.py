@@ -7,8 +7,7 @@ import pytest
 from django.conf import settings
 
 from apps.core import aws
-from apps.core.tests.test_settings import DEPLOYED_ENV
-from tests.fixtures import free_port, run_python, subprocess_env
+from tests.fixtures import DEPLOYED_ENV, free_port, run_python, subprocess_env
 
 
 def test_healthz_is_ok_without_any_dependency(client, settings):

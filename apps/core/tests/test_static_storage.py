@@ -8,8 +8,7 @@ import sys
 from django.conf import settings
 
 from apps.core import aws
-from apps.core.tests.test_settings import DEPLOYED_ENV
-from tests.fixtures import ROOT, free_port, subprocess_env
+from tests.fixtures import DEPLOYED_ENV, ROOT, free_port, subprocess_env
 
 RENDER = """
 import json

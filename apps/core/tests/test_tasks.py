@@ -12,8 +12,8 @@ from django_tasks.base import TaskResultStatus
 from apps.core.models import IdempotencyKey
 from apps.core.tasks import lambda_backend
 from apps.core.tests import sample_tasks
-from apps.core.tests.test_settings import DEPLOYED_ENV
 from tests.fixtures import (
+    DEPLOYED_ENV,
     ROOT,
     PostgresDatabase,
     run_manage,
