@@ -36,19 +36,30 @@ def endpoint_url(service):
 
 def client_config(service=None, *, connect_timeout=None, read_timeout=None, max_attempts=None):
     """botocore ``Config`` with the project's timeouts and retry policy."""
+    return botocore_config(
+        service,
+        region=settings.AWS_REGION,
+        connect_timeout=connect_timeout or settings.AWS_CONNECT_TIMEOUT,
+        read_timeout=read_timeout or settings.AWS_READ_TIMEOUT,
+        max_attempts=max_attempts or settings.AWS_MAX_ATTEMPTS,
+    )
+
+
+def botocore_config(service, *, region, connect_timeout, read_timeout, max_attempts):
+    """The retry and timeout policy itself, for callers that run before settings exist."""
     from botocore.config import Config
 
     # Presigned S3 URLs and POSTs must use SigV4 (required in newer regions, and by KMS).
     signature = {"signature_version": "s3v4"} if service == "s3" else {}
     return Config(
         **signature,
-        region_name=settings.AWS_REGION,
-        connect_timeout=connect_timeout or settings.AWS_CONNECT_TIMEOUT,
-        read_timeout=read_timeout or settings.AWS_READ_TIMEOUT,
+        region_name=region,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         retries={
             "mode": "standard",
             # Total attempts, first call included (botocore's "max_attempts" counts retries).
-            "total_max_attempts": max_attempts or settings.AWS_MAX_ATTEMPTS,
+            "total_max_attempts": max_attempts,
         },
     )
 

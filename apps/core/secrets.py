@@ -67,8 +67,9 @@ def load_into_environ(environ=os.environ):
 def _fetch(path, names, environ, session):
     # boto3 only here: a process without SECRETS_SSM_PATH never imports it for secrets.
     import boto3.session
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from apps.core.aws import botocore_config
 
     session = session or boto3.session.Session()
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
@@ -78,13 +79,12 @@ def _fetch(path, names, environ, session):
             "ssm",
             region_name=region,
             endpoint_url=endpoint,
-            config=Config(
+            config=botocore_config(
+                "ssm",
+                region=region,
                 connect_timeout=_seconds(environ, "AWS_CONNECT_TIMEOUT", 2.0),
                 read_timeout=_seconds(environ, "AWS_READ_TIMEOUT", 5.0),
-                retries={
-                    "mode": "standard",
-                    "total_max_attempts": int(environ.get("AWS_MAX_ATTEMPTS") or 3),
-                },
+                max_attempts=int(environ.get("AWS_MAX_ATTEMPTS") or 3),
             ),
         )
         response = client.get_parameters(Names=parameter_names(path, names), WithDecryption=True)
