@@ -15,10 +15,9 @@ import urllib.error
 import urllib.request
 
 from django.conf import settings
-from jwt import PyJWK
-from jwt.exceptions import PyJWKError
 
 from apps.accounts.conf import jwks_url
+from apps.accounts.rsa import RSAPublicKey
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ class JWKSCache:
         self.timeout = timeout
         self.seed_file = seed_file
         self.fetches = 0
-        self._keys = None  # kid -> PyJWK; None until seeded or fetched
+        self._keys = None  # kid -> RSAPublicKey; None until seeded or fetched
         self._seeded = False
         self._last_fetch = None
         self._lock = threading.Lock()
@@ -90,7 +89,7 @@ class JWKSCache:
 
 
 def _parse(raw):
-    """``{kid: PyJWK}`` for the RS256 signing keys of a JWKS document."""
+    """``{kid: RSAPublicKey}`` for the RS256 signing keys of a JWKS document."""
     if len(raw) > MAX_JWKS_BYTES:
         raise ValueError("JWKS document too large")
     document = json.loads(raw)
@@ -103,8 +102,8 @@ def _parse(raw):
         if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
             continue
         try:
-            keys[jwk["kid"]] = PyJWK(jwk, algorithm="RS256")
-        except PyJWKError as exc:
+            keys[jwk["kid"]] = RSAPublicKey.from_jwk(jwk)
+        except ValueError as exc:
             logger.warning("skipping unusable JWK %r: %s", jwk.get("kid"), exc)
     return keys
 

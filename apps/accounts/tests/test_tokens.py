@@ -119,6 +119,13 @@ ATTACKS = {
     "missing token_use": (lambda k: k.sign(factories.claims(token_use=None)), "missing_claim"),
     "missing iss": (lambda k: k.sign(factories.claims(iss=None)), "missing_claim"),
     "exp not a number": (lambda k: k.sign(factories.claims(exp="tomorrow")), "malformed"),
+    "iat a boolean": (lambda k: k.sign(factories.claims(iat=True)), "malformed"),
+    "nbf in the future": (lambda k: k.sign(factories.claims(nbf=NOW + 600)), "not_yet_valid"),
+    "jti not a string": (lambda k: k.sign(factories.claims(jti=["a", "b"])), "malformed"),
+    "payload not an object": (
+        lambda k: jwt.PyJWS().encode(b"[1, 2]", k.private, "RS256", headers={"kid": k.kid}),
+        "malformed",
+    ),
     "tampered payload": (_tampered, "bad_signature"),
     "signed by another key with the same kid": (_other_key_same_kid, "bad_signature"),
     "truncated": (lambda k: k.sign(factories.claims())[:400], "malformed"),
