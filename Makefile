@@ -79,14 +79,19 @@ bench-server: $(INSTALLED) server-deps
 
 # --- Lambda package -----------------------------------------------------------------------
 STAGE ?= dev
-.PHONY: package test-package collectstatic
+.PHONY: package package-deps test-package collectstatic
 
 # The lean zip for one stage: var/package/amphibian-$(STAGE).zip (deploy/lambda/package.py).
-package:
+package: package-deps
 	$(PYTHON) deploy/lambda/package.py --stage $(STAGE)
 
+# The build strips shared libraries with binutils' strip.
+package-deps:
+	@command -v strip >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils)
+
 # Builds the package and serves it through the local Lambda (slow: about a minute).
-test-package: $(INSTALLED)
+test-package: $(INSTALLED) package-deps
 	$(PY) -m pytest -m package tests/test_package.py
 
 # Hashed static files to the stage's STATIC_BUCKET behind the CDN (lambda target,
@@ -132,3 +137,34 @@ bench-lambda: $(INSTALLED)
 e2e: $(INSTALLED) server-deps
 	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(PY) -m pytest -m e2e tests/e2e
+
+# --- Benchmarks (bench/README.md) ---------------------------------------------------------
+# Every benchmark, one at a time (they measure; never in parallel), then the table in
+# bench/README.md. Slow (about 15 minutes); each target also runs alone.
+.PHONY: bench bench-sessions bench-tasks bench-jwt bench-upload bench-report
+
+bench: $(INSTALLED)
+	$(MAKE) -j1 bench-lambda bench-server bench-sessions bench-tasks bench-jwt bench-upload
+	$(MAKE) bench-report
+
+# Our DynamoDB session engine vs Django's db and cache engines: bench/results/sessions.json.
+bench-sessions: $(INSTALLED)
+	$(PY) bench/sessions_bench.py
+
+# Import cost of the task enqueue path vs zappa.asynchronous: bench/results/tasks_import.json.
+bench-tasks: $(INSTALLED)
+	$(PY) bench/tasks_import.py
+
+# verify_token vs PyJWT + cryptography (per token, cold import), JWKS fetch counts under
+# concurrency: bench/results/jwt.json.
+bench-jwt: $(INSTALLED)
+	$(PY) bench/jwt_bench.py
+
+# Bytes through the local Lambda for a 50 MB upload, direct and by the form; needs
+# PostgreSQL on 127.0.0.1:5432 (trust auth): bench/results/upload_bytes.json.
+bench-upload: $(INSTALLED)
+	$(PY) bench/upload_bytes.py
+
+# bench/README.md from bench/results/*.json (generated: never edit it by hand).
+bench-report: $(INSTALLED)
+	$(PY) bench/report.py

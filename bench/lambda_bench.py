@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import record  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from tests.fixtures import DEPLOYED_ENV  # noqa: E402
 
@@ -62,6 +63,10 @@ FUNCTION_ENV = {
     "DJANGO_SECURE_SSL_REDIRECT": "false",
     "AWS_REGION": "us-east-1",
     "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    # As the dev stage: static files on the CDN, the manifest in the package.
+    "DJANGO_STATIC_STORAGE": "s3",
+    "STATIC_BUCKET": "amphibian-dev-static",
+    "STATIC_CDN_DOMAIN": "static.dev.amphibian.example.com",
 }
 # What ``zappa package dev`` writes for our stage (the keys Zappa's handler reads).
 ZAPPA_SETTINGS_PY = """\
@@ -442,8 +447,7 @@ def main():
         "ratios": ratios,
         "goals": goals,
     }
-    out = ROOT / "bench" / "results" / "lambda.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    record.write(record.RESULTS_DIR / "lambda.json", result)
     print_table(result)
 
 

@@ -7,6 +7,7 @@ minute: those tests carry the ``package`` marker and run with ``make test-packag
 import importlib.util
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from django.core.management import call_command
 
 from apps.core.tasks import schedules
 from tests.fixtures import DEPLOYED_ENV, ROOT, free_port, stop_process, subprocess_env
+from tests.lambda_package import build_package
 
 STAGES = json.loads((ROOT / "zappa_settings.json").read_text())
 REQUIRED = {
@@ -108,6 +110,10 @@ def test_schedule_events_are_the_registry_s():
         ("django/contrib/admin/static/admin/css/base.css", "app static sources"),
         ("var/staticfiles/admin/css/base.css", None),
         ("static/css/site.css", None),
+        ("django/conf/locale/fr/LC_MESSAGES/django.po", "locales"),
+        ("django-5.2.19.dist-info/RECORD", "wheel records"),
+        ("django-5.2.19.dist-info/METADATA", None),
+        ("django-5.2.19.dist-info/licenses/LICENSE", None),
         ("zappa/cli.py", "zappa, unused"),
         ("zappa/asynchronous.py", None),
         ("PIL/_avif.cpython-311-x86_64-linux-gnu.so", "never loaded"),
@@ -117,6 +123,20 @@ def test_schedule_events_are_the_registry_s():
 )
 def test_what_the_rewrite_removes(path, reason):
     assert load_packager().removal_reason(PurePosixPath(path)) == reason
+
+
+def test_with_static_files_in_the_bucket_only_the_manifest_ships():
+    removal_reason = load_packager().removal_reason
+    assert removal_reason(PurePosixPath("static/css/site.css"), "s3") == "app static sources"
+    assert removal_reason(PurePosixPath("apps/core/static.py"), "s3") is None
+
+
+def test_stages_serve_static_files_from_the_bucket(monkeypatch):
+    monkeypatch.delenv("DJANGO_STATIC_STORAGE", raising=False)
+    packager = load_packager()
+    for name in ("dev", "prod"):
+        assert packager.static_storage(name) == "s3"
+        assert STAGES[name]["aws_environment_variables"]["STATIC_CDN_DOMAIN"]
 
 
 def test_the_zappa_closure_comes_hash_locked_from_dev_txt():
@@ -134,6 +154,10 @@ LAMBDA_ENV = {
     "DJANGO_DEPLOY_TARGET": "lambda",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     "DATABASE_URL": "sqlite:///:memory:",
+    # As the dev stage sets them: pages link the CDN, from the manifest in the package.
+    "DJANGO_STATIC_STORAGE": "s3",
+    "STATIC_BUCKET": "amphibian-dev-static",
+    "STATIC_CDN_DOMAIN": "static.dev.amphibian.example.com",
     # /healthz and the home page touch no AWS service; anything that tries fails fast.
     "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
 }
@@ -141,14 +165,7 @@ LAMBDA_ENV = {
 
 @pytest.fixture(scope="module")
 def built_package():
-    subprocess.run(
-        [sys.executable, "deploy/lambda/package.py", "--stage", "dev"],
-        cwd=ROOT,
-        check=True,
-        timeout=600,
-        capture_output=True,
-    )
-    return ROOT / "var" / "package" / "amphibian-dev.zip"
+    return build_package("dev")
 
 
 def get(url):
@@ -171,8 +188,15 @@ def test_package_is_lean_and_within_lambda_limits(built_package):
     assert not [name for name in names if "/tests/" in name or name.startswith("bench/")]
     assert "deploy/lambda/handler.py" in names and "zappa_settings.py" in names
     assert "deploy/lambda/__pycache__/handler.cpython-311.pyc" in names
-    assert "var/staticfiles/staticfiles.json" in names
+    # Static files are in the bucket: the manifest ships, the files do not.
+    assert "deploy/lambda/static-manifest/staticfiles.json" in names
+    assert not [name for name in names if name.startswith(("var/", "static/"))]
     assert not [name for name in names if name.startswith("django/conf/locale/es/")]
+    # Third-party code as bytecode only, beside where its source was; ours keeps sources.
+    assert "django/core/handlers/wsgi.pyc" in names
+    assert "django/core/handlers/wsgi.py" not in names
+    assert "apps/core/aws.py" in names
+    assert not [name for name in names if name.endswith((".po", ".dist-info/RECORD"))]
 
 
 @pytest.mark.package
@@ -202,8 +226,29 @@ def test_built_package_serves_healthz_and_home_in_the_local_lambda(built_package
         assert status == 200
         status, body = get(f"{base}/en/")
         assert status == 200
-        stylesheet = re.search(rb'href="[^"]*/static/(css/site\.[0-9a-f]+\.css)"', body)
-        assert stylesheet, "the home page links the hashed stylesheet"
-        assert get(f"{base}/static/{stylesheet.group(1).decode()}")[0] == 200
+        # Linked on the CDN from the packaged manifest: rendering called no AWS service.
+        stylesheet = rb'href="https://static\.dev\.amphibian\.example\.com/static/css/site\.'
+        assert re.search(stylesheet + rb'[0-9a-f]{12}\.css"', body), body[:2000]
     finally:
         stop_process(process, timeout=20)
+
+
+@pytest.mark.package
+def test_zappa_manage_migrate_runs_in_the_built_package(built_package, tmp_path):
+    # Django's own migrations are bytecode-only there: the loader must still find them all.
+    database = tmp_path / "db.sqlite3"
+    invoked = subprocess.run(
+        [
+            *(sys.executable, "manage.py", "invokelambda", "--zip", str(built_package)),
+            *("--env", f"DATABASE_URL=sqlite:///{database}", "--manage", "migrate --noinput"),
+        ],
+        cwd=ROOT,
+        env=subprocess_env(**LAMBDA_ENV),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert invoked.returncode == 0, invoked.stdout[-3000:] + invoked.stderr[-3000:]
+    with sqlite3.connect(database) as connection:
+        applied = {app for (app,) in connection.execute("SELECT app FROM django_migrations")}
+    assert {"auth", "contenttypes", "admin", "accounts", "files"} <= applied

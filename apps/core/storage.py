@@ -66,6 +66,7 @@ class StaticStorage(ManifestFilesMixin, ProjectS3Storage):
             bucket_name=settings.STATIC_BUCKET,
             location="static",
             custom_domain=settings.STATIC_CDN_DOMAIN,
+            url_protocol=settings.STATIC_CDN_PROTOCOL,
             querystring_auth=False,
             file_overwrite=True,
             object_parameters={"CacheControl": "public, max-age=31536000, immutable"},

@@ -8,10 +8,15 @@
    zip root, less the stage's ``exclude``/``exclude_glob`` (the AWS SDK, Zappa's CLI
    dependencies, tests, deploy files), plus Zappa's zappa_settings.py.
 4. The zip rewritten: what Zappa's name patterns cannot reach is removed (tests inside
-   packages, locales the site does not offer, Zappa's deploy-side modules), the collected
-   static files added where the lambda settings look for them (var/staticfiles), and
-   bytecode precompiled, since Lambda's code directory is read-only and an uncompiled
-   module is compiled again on every cold start.
+   packages, locales the site does not offer, .po sources, wheel RECORD files, Zappa's
+   deploy-side modules), shared libraries stripped of symbols, and bytecode precompiled,
+   since Lambda's code directory is read-only and an uncompiled module is compiled again
+   on every cold start. Static files: with the stage's ``DJANGO_STATIC_STORAGE=s3`` only the
+   manifest ships (the files are in the static bucket: ``make collectstatic``), otherwise
+   the collected files ship for whitenoise (var/staticfiles).
+5. Third-party modules ship as bytecode only (``--with-sources`` keeps their .py): it is a
+   third of the zip, and Lambda runs the bytecode anyway. Tracebacks through them keep file,
+   line and function, not the source line; the project's own code keeps its sources.
 
 It prints the zipped and unzipped sizes before and after, and fails above Lambda's limits.
 Runs with Python 3.11: the bytecode must match the python3.11 runtime.
@@ -19,6 +24,7 @@ Runs with Python 3.11: the bytecode must match the python3.11 runtime.
 
 import argparse
 import compileall
+import json
 import os
 import py_compile
 import re
@@ -73,6 +79,8 @@ NOT_SHIPPED = {
     "s3transfer", "setuptools", "six", "text_unidecode", "toml", "tqdm", "troposphere",
     "urllib3", "werkzeug", "wheel",
 }  # fmt: skip
+# The project's own code (zip root names): keeps its sources for readable tracebacks.
+FIRST_PARTY = ("apps", "project", "deploy", "manage.py", "zappa_settings.py")
 # Only for collectstatic during the build: the lambda settings refuse to load without them.
 BUILD_ENV = {
     "DJANGO_SETTINGS_MODULE": "project.settings.lambda",
@@ -87,6 +95,8 @@ BUILD_ENV = {
     "COGNITO_APP_CLIENT_ID": "build",
 }
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # same input, same zip
+MANIFEST = "staticfiles.json"
+STRIP = "strip"
 
 
 class PackageTooLarge(SystemExit):
@@ -175,10 +185,10 @@ def zappa_package(stage, output):
     run([zappa, "package", stage, "-o", str(output.relative_to(ROOT))], env=env)
 
 
-def rewrite(package, static_dir=None):
+def rewrite(package, static_dir=None, *, static_storage="whitenoise", sources=False):
     """Strip, add static files, precompile; returns what was removed, by reason."""
     removed = {"tests": 0, "locales": 0, "app static sources": 0, "never loaded": 0}
-    removed["zappa, unused"] = 0
+    removed.update({"zappa, unused": 0, "wheel records": 0, "third-party sources": 0})
     with tempfile.TemporaryDirectory(prefix="amphibian-package-") as scratch:
         tree = Path(scratch) / "tree"
         with zipfile.ZipFile(package) as archive:
@@ -186,7 +196,9 @@ def rewrite(package, static_dir=None):
         for path in sorted(tree.rglob("*"), reverse=True):
             if not path.exists():
                 continue
-            reason = removal_reason(PurePosixPath(path.relative_to(tree).as_posix()))
+            reason = removal_reason(
+                PurePosixPath(path.relative_to(tree).as_posix()), static_storage
+            )
             if reason:
                 removed[reason] += 1
                 if path.is_dir():
@@ -199,21 +211,59 @@ def rewrite(package, static_dir=None):
                 f"{package}: {', '.join(sorted(shipped))} must not ship; add them to the "
                 "stage's exclude in zappa_settings.json."
             )
-        if static_dir:
+        if static_storage == "s3":
+            # The hashed names {% static %} renders, without an S3 call (StaticStorage).
+            manifest_dir = tree / "deploy" / "lambda" / "static-manifest"
+            manifest_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(static_dir / MANIFEST, manifest_dir / MANIFEST)
+        else:
             shutil.copytree(static_dir, tree / "var" / "staticfiles")
-        compileall.compile_dir(
-            tree,
-            quiet=1,
-            workers=0,
-            # Unchecked: the zip's timestamps do not survive extraction exactly, and a
-            # timestamp mismatch would make every cold start compile again.
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )
+        strip_libraries(tree)
+        removed["third-party sources"] = compile_tree(tree, sources=sources)
         write_zip(tree, package)
     return removed
 
 
-def removal_reason(path):
+def strip_libraries(tree):
+    """Symbols and debug sections out of shared libraries (some wheels ship them)."""
+    for path in sorted(tree.rglob("*.so*")):
+        if path.is_file() and not path.is_symlink():
+            run([STRIP, "--strip-unneeded", str(path)])
+
+
+def compile_tree(tree, *, sources):
+    """Precompile everything; third-party modules become bytecode-only unless ``sources``.
+
+    Returns how many .py files were dropped.
+    """
+    options = {
+        "quiet": 1,
+        # Unchecked: the zip's timestamps do not survive extraction exactly, and a
+        # timestamp mismatch would make every cold start compile again.
+        "invalidation_mode": py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    }
+    dropped = 0
+    for entry in sorted(tree.iterdir()):
+        if sources or entry.name in FIRST_PARTY:
+            compile_path(entry, **options)
+            continue
+        # Sourceless: foo.pyc beside where foo.py was is what Python imports without it.
+        compile_path(entry, legacy=True, **options)
+        for source in [entry] if entry.is_file() else sorted(entry.rglob("*.py")):
+            if source.suffix == ".py" and source.with_suffix(".pyc").exists():
+                source.unlink()
+                dropped += 1
+    return dropped
+
+
+def compile_path(path, **options):
+    if path.is_dir():
+        compileall.compile_dir(path, workers=0, **options)
+    elif path.suffix == ".py":
+        compileall.compile_file(path, **options)
+
+
+def removal_reason(path, static_storage="whitenoise"):
     parts = path.parts
     if "tests" in parts[:-1] or (path.name == "tests" and len(parts) > 1):
         return "tests"
@@ -222,9 +272,16 @@ def removal_reason(path):
         language = parts[parts.index("locale") + 1]
         if language[0].isalpha() and language.split("_")[0] not in SITE_LANGUAGES:
             return "locales"
+    if path.suffix == ".po":
+        return "locales"  # catalogs' sources: gettext reads the compiled .mo
     if "static" in parts[1:-1] and parts[0] not in ("static", "var"):
         # Packages' static sources: collectstatic copied them into var/staticfiles.
         return "app static sources"
+    if parts[0] == "static" and len(parts) > 1 and static_storage == "s3":
+        return "app static sources"  # in the static bucket; only the manifest ships
+    if path.name == "RECORD" and parts[0].endswith(".dist-info"):
+        # The wheel's installed-files list, wrong once files are removed; never read.
+        return "wheel records"
     text = str(path)
     if any(text == item or text.startswith(item + "/") for item in ZAPPA_UNUSED):
         return "zappa, unused"
@@ -253,6 +310,15 @@ def write_zip(tree, package):
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16  # readable by the runtime's user
             archive.writestr(entry, path.read_bytes(), compresslevel=9)
+
+
+def static_storage(stage):
+    """The stage's DJANGO_STATIC_STORAGE (zappa_settings.json); the environment overrides."""
+    stages = json.loads((ROOT / "zappa_settings.json").read_text())
+    configured = stages[stage].get("aws_environment_variables", {})
+    return os.environ.get(
+        "DJANGO_STATIC_STORAGE", configured.get("DJANGO_STATIC_STORAGE", "whitenoise")
+    )
 
 
 def sizes(package):
@@ -287,20 +353,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--output", help="Zip path (var/package/amphibian-<stage>.zip).")
+    parser.add_argument(
+        "--with-sources", action="store_true", help="Keep third-party .py files (larger zip)."
+    )
     options = parser.parse_args(argv)
     if sys.version_info[:2] != (3, 11):
         raise SystemExit("Python 3.11 is needed: the bytecode must match the python3.11 runtime.")
     output = Path(options.output or WORK_DIR / f"amphibian-{options.stage}.zip").resolve()
+    if not shutil.which(STRIP):
+        raise SystemExit("strip is needed (binutils): apt-get install binutils")
     ensure_venv()
-    # With DJANGO_STATIC_STORAGE=s3 the files live in the static bucket (make collectstatic).
-    static_dir = None
-    if os.environ.get("DJANGO_STATIC_STORAGE", "whitenoise") != "s3":
-        static_dir = WORK_DIR / "staticfiles"
-        collect_static(static_dir)
+    storage = static_storage(options.stage)
+    # Collected either way: with s3 for the manifest only, whose hashed names are those
+    # `make collectstatic` uploads (both storages hash with Django's ManifestFilesMixin).
+    static_dir = WORK_DIR / "staticfiles"
+    collect_static(static_dir)
     zappa_package(options.stage, output)
     zipped, unzipped = sizes(output)
     print(f"zappa package: {mb(zipped)} zipped, {mb(unzipped)} unzipped")
-    removed = rewrite(output, static_dir)
+    removed = rewrite(output, static_dir, static_storage=storage, sources=options.with_sources)
     print("removed: " + ", ".join(f"{count} {reason}" for reason, count in removed.items()))
     check_limits(output)
 

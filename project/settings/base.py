@@ -231,6 +231,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Static files on S3 behind the CDN (apps.core.storage.StaticStorage, the lambda target's
 # DJANGO_STATIC_STORAGE=s3): the CDN's domain, and where the manifest is kept locally.
 STATIC_CDN_DOMAIN = env.get("STATIC_CDN_DOMAIN")
+# "http:" only for the local stack standing in for the CDN (STATIC_CDN_DOMAIN=host:port/bucket).
+STATIC_CDN_PROTOCOL = env.get("STATIC_CDN_PROTOCOL", "https:")
 STATIC_MANIFEST_DIR = env.get(
     "DJANGO_STATIC_MANIFEST_DIR", str(BASE_DIR / "deploy" / "lambda" / "static-manifest")
 )

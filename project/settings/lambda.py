@@ -22,7 +22,7 @@ DATABASES = deployed_database(default_max_age=300)
 if env.get("DJANGO_STATIC_STORAGE", "whitenoise") == "s3":
     env.require(("STATIC_BUCKET", "STATIC_CDN_DOMAIN"), "lambda target with S3 static files")
     STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "apps.core.storage.StaticStorage"}}  # noqa: F405
-    STATIC_URL = f"https://{env.get('STATIC_CDN_DOMAIN')}/static/"
+    STATIC_URL = f"{STATIC_CDN_PROTOCOL}//{STATIC_CDN_DOMAIN}/static/"  # noqa: F405
 else:
     # Under API Gateway's stage URL, links need the stage (DJANGO_STATIC_URL=/dev/static/);
     # a relative STATIC_URL would not do: Django resolves it once, before any request has
