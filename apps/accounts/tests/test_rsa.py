@@ -165,3 +165,15 @@ def test_jwk_integers_round_trip(key):
     numbers = key.public_key().public_numbers()
     assert (public.n, public.e) == (numbers.n, numbers.e)
     assert public.size == 256
+
+
+def test_a_repeated_signature_is_checked_once(key):
+    public = _public(key)
+    message = b"the same token, request after request"
+    signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    verify.cache_clear()
+    assert all(verify(public, message, signature) for _ in range(5))
+    assert verify.cache_info().misses == 1
+    # The cache keys on every input: a different message is checked, and fails.
+    assert not verify(public, message + b"!", signature)
+    assert verify.cache_info().misses == 2
