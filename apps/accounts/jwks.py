@@ -59,14 +59,16 @@ class JWKSCache:
         with self._lock:
             if self._seeded:
                 return
+            if self.seed_file:
+                try:
+                    with open(self.seed_file, "rb") as file:
+                        self._keys = _parse(file.read(MAX_JWKS_BYTES + 1))
+                except (OSError, ValueError) as exc:
+                    logger.error(
+                        "JWKS file %s unusable, fetching instead: %r", self.seed_file, exc
+                    )
+            # Only now: a thread that saw it set earlier would find no keys and fetch them.
             self._seeded = True
-            if not self.seed_file:
-                return
-            try:
-                with open(self.seed_file, "rb") as file:
-                    self._keys = _parse(file.read(MAX_JWKS_BYTES + 1))
-            except (OSError, ValueError) as exc:
-                logger.error("JWKS file %s unusable, fetching instead: %r", self.seed_file, exc)
 
     def _refresh(self):
         with self._lock:

@@ -1,11 +1,14 @@
 """The JWKS cache against a real HTTP endpoint on loopback."""
 
+import json
 import random
 import string
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from apps.accounts import jwks
 from apps.accounts.jwks import JWKSCache, jwks_cache
 from apps.accounts.tests import factories
 from apps.accounts.tokens import TokenError, verify_token
@@ -103,6 +106,25 @@ def test_preseeded_file_needs_no_fetch(token_settings, test_key):
     for _ in range(10):
         verify_token(token, token_uses=("access",))
     assert jwks_cache().fetches == 0  # the URL is a closed port: any fetch would show here
+
+
+def test_concurrent_first_requests_wait_for_the_seed_file(
+    token_settings, test_key, monkeypatch, tmp_path
+):
+    seed = tmp_path / "jwks.json"
+    seed.write_text(json.dumps(factories.jwks_document(test_key)))
+    slow_parse = jwks._parse
+
+    def parse(raw):
+        time.sleep(0.2)  # a slow read: the other threads arrive while the seed loads
+        return slow_parse(raw)
+
+    monkeypatch.setattr(jwks, "_parse", parse)
+    cache = JWKSCache("http://127.0.0.1:9/jwks.json", seed_file=str(seed), timeout=0.2)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = list(pool.map(lambda _: cache.get_key(test_key.kid), range(8)))
+    assert all(key is not None for key in keys)
+    assert cache.fetches == 0
 
 
 def test_one_cache_per_process_and_configuration(token_settings):
