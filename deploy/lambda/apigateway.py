@@ -187,10 +187,14 @@ def is_binary(headers, body):
     """True when ``body`` must travel base64-encoded: compressed, non-text or not UTF-8."""
     if not body:
         return False
-    lowered = {name.lower(): value for name, value in headers}
-    if lowered.get("content-encoding", "identity") != "identity":
-        return True
-    content_type = lowered.get("content-type", "").split(";")[0].strip().lower()
+    content_type = ""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "content-encoding" and value != "identity":
+            return True
+        if lowered == "content-type":
+            content_type = value
+    content_type = content_type.split(";")[0].strip().lower()
     if not (content_type.startswith(_TEXT_TYPES) or content_type.endswith(_TEXT_SUFFIXES)):
         return True
     try:
@@ -254,5 +258,5 @@ def _forwarded_for(headers):
 
 
 def _wsgi_str(value):
-    # PEP 3333: environ strings are bytes decoded as latin-1.
-    return value.encode("utf-8").decode("latin-1")
+    # PEP 3333: environ strings are bytes decoded as latin-1 (ASCII is the same either way).
+    return value if value.isascii() else value.encode("utf-8").decode("latin-1")
