@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import record  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from tests.fixtures import DEPLOYED_ENV, free_port, subprocess_env  # noqa: E402
 from tests.server_target import GUNICORN_CONF, wait_for_health  # noqa: E402
@@ -154,7 +155,7 @@ def main():
             results["amphibian /healthz"]["requests_per_second"] / bare, 2
         ),
     }
-    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    record.write(args.output, result)
     print(json.dumps(result, indent=2))
 
 

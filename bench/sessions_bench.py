@@ -20,7 +20,6 @@ network at all, unlike PostgreSQL or Redis would.
 
 import argparse
 import datetime
-import json
 import logging
 import os
 import random
@@ -223,6 +222,7 @@ def main():
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    from bench import record
     from bench.machine import describe
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings.test"
@@ -283,8 +283,7 @@ def main():
         "ratios": ratios(results),
         "session_cost_p50_ms": session_cost(results),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    record.write(args.output, report)
     for engine, by_scenario in results.items():
         for scenario, result in by_scenario.items():
             print(

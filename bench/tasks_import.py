@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import record  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from tests.fixtures import DEPLOYED_ENV  # noqa: E402
 
@@ -83,8 +84,7 @@ def main():
         "results": rows,
         "ratio_zappa_to_ours": round(rows["zappa.asynchronous"]["median_ms"] / ours, 1),
     }
-    out = ROOT / "bench" / "results" / "tasks_import.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    record.write(record.RESULTS_DIR / "tasks_import.json", result)
     print(json.dumps(result, indent=2))
 
 
