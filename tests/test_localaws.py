@@ -3,6 +3,8 @@
 import json
 import signal
 import time
+import urllib.error
+import urllib.request
 
 import boto3
 import pytest
@@ -158,3 +160,21 @@ def test_deleted_data_stays_deleted_after_a_restart(localaws_process, tmp_path):
     listed = clients(second.url)["s3"].list_objects_v2(Bucket=test_settings.MEDIA_BUCKET)
     assert listed.get("KeyCount", 0) == 0
     assert not list(state_dir.glob("blobs/*"))  # the body's file went with the object
+
+
+def test_the_static_bucket_stands_in_for_the_cdn_and_media_stays_private(local_aws):
+    s3 = clients(local_aws.url)["s3"]
+    s3.put_object(Bucket=test_settings.STATIC_BUCKET, Key="static/css/x.css", Body=b"a{}")
+    s3.put_object(Bucket=test_settings.STATIC_BUCKET, Key="other/x.txt", Body=b"no")
+    s3.put_object(Bucket=test_settings.MEDIA_BUCKET, Key="uploads/x.txt", Body=b"no")
+
+    def anonymous_get(bucket, key):
+        try:
+            with urllib.request.urlopen(f"{local_aws.url}/{bucket}/{key}", timeout=5) as reply:
+                return reply.status, reply.read()
+        except urllib.error.HTTPError as error:
+            return error.code, b""
+
+    assert anonymous_get(test_settings.STATIC_BUCKET, "static/css/x.css") == (200, b"a{}")
+    assert anonymous_get(test_settings.STATIC_BUCKET, "other/x.txt")[0] == 403
+    assert anonymous_get(test_settings.MEDIA_BUCKET, "uploads/x.txt")[0] == 403

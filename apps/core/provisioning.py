@@ -5,6 +5,7 @@ test fixtures and the deploy tooling; CloudFormation in ``deploy/aws`` is checke
 these definitions rather than copied from them.
 """
 
+import json
 import logging
 
 from django.conf import settings
@@ -81,6 +82,14 @@ def ensure_denylist_table(dynamodb, table_name):
     )
 
 
+PRIVATE_BUCKET_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
 def ensure_private_bucket(s3, bucket, region, cors_origins=()):
     """A bucket with Block Public Access, ACLs disabled and default encryption.
 
@@ -99,13 +108,7 @@ def ensure_private_bucket(s3, bucket, region, cors_origins=()):
         s3.create_bucket(**kwargs)
         created = True
     s3.put_public_access_block(
-        Bucket=bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
+        Bucket=bucket, PublicAccessBlockConfiguration=PRIVATE_BUCKET_ACCESS_BLOCK
     )
     s3.put_bucket_ownership_controls(
         Bucket=bucket,
@@ -204,6 +207,33 @@ def ensure_user(cognito, pool_id, email, password, groups=()):
         cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
 
 
+def allow_local_cdn_reads(s3, bucket):
+    """Let browsers GET ``static/*`` from the local stack's static bucket: it is the CDN there.
+
+    Deployed, CloudFront reads the private bucket through origin access control and nobody
+    else can. Locally the browser reads the bucket itself (``STATIC_CDN_DOMAIN`` =
+    host:port/bucket), so this bucket allows a public policy, and its policy grants reads of
+    ``static/`` only. Never for the media bucket, and never outside the local stack.
+    """
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            **PRIVATE_BUCKET_ACCESS_BLOCK,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    statement = {
+        "Sid": "LocalCdnStandIn",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/static/*",
+    }
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
 def provision_local_stack(endpoint, origins):
     """Everything the local target needs, on the stack at ``endpoint``.
 
@@ -217,6 +247,7 @@ def provision_local_stack(endpoint, origins):
     ensure_denylist_table(dynamodb, settings.TOKEN_DENYLIST_TABLE)
     ensure_private_bucket(s3, settings.MEDIA_BUCKET, settings.AWS_REGION, cors_origins=origins)
     ensure_private_bucket(s3, settings.STATIC_BUCKET, settings.AWS_REGION)
+    allow_local_cdn_reads(s3, settings.STATIC_BUCKET)
     pool_id = ensure_user_pool(cognito, LOCAL_USER_POOL_NAME)
     client_id = ensure_app_client(cognito, pool_id, LOCAL_APP_CLIENT_NAME)
     ensure_group(cognito, pool_id, LOCAL_ADMIN_GROUP)
