@@ -132,9 +132,10 @@ bench-lambda: $(INSTALLED)
 # --- End-to-end browser suite -------------------------------------------------------------
 .PHONY: e2e
 
-# Playwright (locked) drives Debian's Chromium through one visit on the local, server and
-# lambda targets; each scenario's last page is saved under var/e2e/<target>/.
-e2e: $(INSTALLED) server-deps
+# Playwright (locked) drives Debian's Chromium through one visit on each target, which the
+# suite starts itself: local, server (nginx), container (podman), lambda-v2 and lambda-v1
+# (the built package behind the local API Gateway). Screenshots: var/e2e/<target>/.
+e2e: $(INSTALLED) server-deps package-deps
 	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(PY) -m pytest -m e2e tests/e2e
 

@@ -230,3 +230,17 @@ def postgres_url():
         "install and start it (Debian: apt-get install postgresql) or set TEST_POSTGRES_URL",
     )
     return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def podman(tmp_path_factory):
+    """The podman CLI (tests/container_target.py); skips, or fails under CI, without it."""
+    from tests.container_target import Podman
+
+    return Podman(tmp_path_factory.mktemp("podman"))
+
+
+@pytest.fixture(scope="session")
+def container_image(podman, tmp_path_factory):
+    """deploy/container's image, built once per session."""
+    return podman.build_image(tmp_path_factory.mktemp("rootfs"))

@@ -3,9 +3,12 @@
 One local AWS stack (``manage.py localaws`` as a child process) serves every target; its media
 bucket's CORS allows each target's origin, whose ports are chosen before it starts. Every
 target is a module-scoped parametrized fixture, so the scenarios run once per target and one
-target is stopped before the next starts.
+target is stopped before the next starts. Whatever a target starts (processes, containers,
+databases) is stopped or removed when it is done, also when starting it failed half-way.
 """
 
+import contextlib
+import functools
 import json
 import os
 import shutil
@@ -28,6 +31,7 @@ from tests.fixtures import (
     stop_process,
     subprocess_env,
 )
+from tests.lambda_package import build_package
 from tests.server_target import Gunicorn, prepare, server_env, wait_for_health
 from tests.test_server_target import nginx_config
 
@@ -39,7 +43,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 SCREENSHOTS = ROOT / "var" / "e2e"
-TARGETS = ["local", "server", "lambda"]
 SECRET_KEY = "e2e-test-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 
 
@@ -51,6 +54,10 @@ class Site:
     base_url: str  # scheme, host, port and any stage prefix (/dev on the Lambda gateway)
     stack: LocalAWSProcess
     logs: list = field(default_factory=list)  # log files, whose tails failures show
+    static_url: str = ""  # where pages link static files; the site's /static/ if empty
+
+    def __post_init__(self):
+        self.static_url = self.static_url or self.url("/static/")
 
     def url(self, path):
         return self.base_url + path
@@ -70,10 +77,10 @@ def e2e_ports():
 
 @pytest.fixture(scope="session")
 def e2e_stack(e2e_ports, tmp_path_factory):
+    # nginx terminates TLS for the server target; the others are plain HTTP on loopback.
     origins = [
-        f"http://127.0.0.1:{e2e_ports['local']}",
-        f"https://127.0.0.1:{e2e_ports['server']}",
-        f"http://127.0.0.1:{e2e_ports['lambda']}",
+        f"{'https' if target == 'server' else 'http'}://127.0.0.1:{port}"
+        for target, port in e2e_ports.items()
     ]
     stack = LocalAWSProcess(tmp_path_factory.mktemp("e2e-localaws"), origins=origins).start()
     stack.outputs = json.loads((stack.state_dir / "outputs.json").read_text())
@@ -81,15 +88,60 @@ def e2e_stack(e2e_ports, tmp_path_factory):
     stack.stop()
 
 
-def started(command, env, log_path):
-    log = open(log_path, "w")  # noqa: SIM115 - closed by the fixture that started it
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+@pytest.fixture(scope="session")
+def lambda_zip():
+    """The package ``make package`` builds, once for both Lambda targets: the stage serves
+    static files from its bucket, so only their manifest ships.
+
+    In a folder of its own: ``make package`` run meanwhile would replace the zip under them.
+    """
+    return build_package("dev", ROOT / "var" / "package" / "e2e" / "amphibian-dev.zip")
+
+
+@pytest.fixture(scope="session")
+def static_bucket(e2e_stack, tmp_path_factory):
+    """The static files in the local stack's static bucket, as ``make collectstatic`` puts
+    them in a stage's; the stack's URL for the bucket stands in for the CDN's domain.
+
+    Returns the function's environment that links them there.
+    """
+    stack = stack_env(e2e_stack)
+    static = {
+        "DJANGO_STATIC_STORAGE": "s3",
+        "STATIC_CDN_DOMAIN": f"127.0.0.1:{e2e_stack.port}/{stack['STATIC_BUCKET']}",
+        "STATIC_CDN_PROTOCOL": "http:",
+    }
+    env = subprocess_env(
+        DJANGO_DEPLOY_TARGET="lambda",
+        DJANGO_SECRET_KEY=SECRET_KEY,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL="sqlite://:memory:",
+        # Its manifest is not the package's: that one comes from the package's own build.
+        DJANGO_STATIC_MANIFEST_DIR=str(tmp_path_factory.mktemp("static-manifest")),
+        **stack,
+        **static,
     )
-    return process, log
+    run_manage(["collectstatic", "--noinput", "-v0"], env)
+    return static
 
 
-def local_target(port, stack, tmp):
+def start(cleanup, command, env, log_path):
+    """``command`` in the background, output to ``log_path``; stopped when ``cleanup`` closes."""
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+    cleanup.callback(stop_process, process)
+    return process
+
+
+def fresh_database(cleanup, fixture):
+    database = PostgresDatabase(fixture("postgres_url"), prefix="amphibian_e2e")
+    cleanup.callback(database.drop)
+    return database
+
+
+def local_target(name, port, stack, tmp, fixture):
     """``manage.py runserver`` with the local settings, SQLite in ``tmp``.
 
     DEBUG is off: with it on, a 404 is Django's technical page, not the site's.
@@ -104,20 +156,18 @@ def local_target(port, stack, tmp):
     )
     run_manage(["migrate", "--noinput", "-v0"], env)
     log_path = tmp / "runserver.log"
-    process, log = started(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        env,
-        log_path,
-    )
-    try:
+    with contextlib.ExitStack() as cleanup:
+        process = start(
+            cleanup,
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            env,
+            log_path,
+        )
         wait_for_health("127.0.0.1", port, 60, process, log_path)
-        yield Site("local", f"http://127.0.0.1:{port}", stack, [log_path])
-    finally:
-        stop_process(process)
-        log.close()
+        yield Site(name, f"http://127.0.0.1:{port}", stack, [log_path])
 
 
-def server_target(port, stack, postgres_url, tmp):
+def server_target(name, port, stack, tmp, fixture):
     """gunicorn + ``db_worker`` on a fresh PostgreSQL database, nginx (deploy/ec2) in front.
 
     The browser talks HTTPS to nginx on a free port rather than 443, so the copied proxy
@@ -126,73 +176,96 @@ def server_target(port, stack, postgres_url, tmp):
     """
     require(shutil.which("nginx"), "nginx", "make server-deps (apt-get install nginx)")
     require(shutil.which("openssl"), "openssl", "apt-get install openssl")
-    database = PostgresDatabase(postgres_url, prefix="amphibian_e2e")
-    env = server_env(stack, database.url, DJANGO_ALLOWED_HOSTS="127.0.0.1")
-    env = prepare(env, tmp / "static")
-    gunicorn = Gunicorn(env, tmp / "gunicorn.log", workers=2).start()
-    worker, worker_log = started(
-        [sys.executable, "manage.py", "db_worker"], subprocess_env(**env), tmp / "worker.log"
-    )
-    nginx_dir = tmp / "nginx"
-    nginx_dir.mkdir()
-    config = nginx_config(nginx_dir, gunicorn.port, free_port(), port)
-    snippet = nginx_dir / "amphibian-proxy.conf"
-    proxy = snippet.read_text()
-    assert "proxy_set_header Host $host;" in proxy
-    snippet.write_text(proxy.replace("Host $host;", "Host $http_host;"))
-    nginx = subprocess.Popen(
-        [shutil.which("nginx"), "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with contextlib.ExitStack() as cleanup:
+        database = fresh_database(cleanup, fixture)
+        env = server_env(stack, database.url, DJANGO_ALLOWED_HOSTS="127.0.0.1")
+        env = prepare(env, tmp / "static")
+        gunicorn = Gunicorn(env, tmp / "gunicorn.log", workers=2)
+        cleanup.callback(gunicorn.stop)
+        gunicorn.start()
+        command = [sys.executable, "manage.py", "db_worker"]
+        start(cleanup, command, subprocess_env(**env), tmp / "worker.log")
+        nginx_dir = tmp / "nginx"
+        nginx_dir.mkdir()
+        config = nginx_config(nginx_dir, gunicorn.port, free_port(), port)
+        snippet = nginx_dir / "amphibian-proxy.conf"
+        proxy = snippet.read_text()
+        assert "proxy_set_header Host $host;" in proxy
+        snippet.write_text(proxy.replace("Host $host;", "Host $http_host;"))
+        command = [shutil.which("nginx"), "-c", str(config)]
+        start(cleanup, command, subprocess_env(), nginx_dir / "nginx.log")
         logs = [tmp / "gunicorn.log", tmp / "worker.log", nginx_dir / "error.log"]
-        yield Site("server", f"https://127.0.0.1:{port}", stack, logs)
-    finally:
-        stop_process(nginx)
-        stop_process(worker)
-        worker_log.close()
-        gunicorn.stop()
-        database.drop()
+        yield Site(name, f"https://127.0.0.1:{port}", stack, logs)
 
 
-def lambda_target(port, stack, postgres_url, tmp):
-    """The source tree in the local Lambda (HTTP API v2 events, stage dev), PostgreSQL.
+def container_target(name, port, stack, tmp, fixture):
+    """The image (deploy/container) in podman: its web role (gunicorn) and, for the
+    thumbnails, its worker role (``db_worker``, as the server target runs it), PostgreSQL.
 
-    Static files: whitenoise from a directory collected with the lambda settings.
+    The browser talks plain HTTP straight to gunicorn, as compose.yaml runs the image: the
+    container deploy has no nginx, TLS ends at the load balancer in front.
+    """
+    podman, image = fixture("podman"), fixture("container_image")
+    with contextlib.ExitStack() as cleanup:
+        database = fresh_database(cleanup, fixture)
+        env = server_env(
+            stack,
+            database.url,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1",
+            DJANGO_SECURE_SSL_REDIRECT="false",
+            DJANGO_TRUST_X_FORWARDED_PROTO="false",
+            GUNICORN_BIND=f"127.0.0.1:{port}",
+            GUNICORN_WORKERS="2",
+        )
+        logs = []
+        # One web container migrates before it starts; the worker comes up once it has.
+        for role, extra in (("web", {"DJANGO_MIGRATE_ON_START": "true"}), ("worker", {})):
+            container = f"amphibian-e2e-{role}-{port}"
+            logs.append(tmp / f"{role}.log")
+            process = podman.start(container, image, {**env, **extra}, role, logs[-1])
+            cleanup.callback(podman.remove, container, process)
+            if role == "web":
+                wait_for_health("127.0.0.1", port, 120, process, logs[-1])
+        yield Site(name, f"http://127.0.0.1:{port}", stack, logs)
+
+
+def lambda_target(name, port, stack, tmp, fixture, *, stage, event):
+    """The built package in the local Lambda behind the local API Gateway, PostgreSQL.
+
+    ``stage`` of zappa_settings.json gives the gateway's stage prefix (/dev, /prod) and the
+    function's memory; ``event`` the gateway's event shape. Static files: the static bucket.
     """
     require(shutil.which("unshare"), "unshare", "apt-get install util-linux")
-    database = PostgresDatabase(postgres_url, prefix="amphibian_e2e")
-    env = subprocess_env(
-        DJANGO_DEPLOY_TARGET="lambda",
-        DJANGO_SECRET_KEY=SECRET_KEY,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=database.url,
-        DJANGO_STATIC_ROOT=str(tmp / "static"),
-        # The raw API Gateway URL keeps the stage in front of every path.
-        DJANGO_STATIC_URL="/dev/static/",
-        **stack_env(stack),
-        # Tasks (thumbnails) go to the local Lambda's own Invoke API, not to moto.
-        AWS_ENDPOINT_URL_LAMBDA=f"http://127.0.0.1:{port}",
-    )
-    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
-        run_manage([*command, "-v0"], env)
-    log_path = tmp / "runlambda.log"
-    process, log = started(
-        [
-            *(sys.executable, "manage.py", "runlambda", "--source", "--event", "v2"),
-            *("--stage", "dev", "--port", str(port), "--concurrency", "2"),
-        ],
-        {**env, "PYTHONUNBUFFERED": "1"},
-        log_path,
-    )
-    try:
-        wait_for_stage_health(f"http://127.0.0.1:{port}/dev/healthz", 90, process, log_path)
-        yield Site("lambda", f"http://127.0.0.1:{port}/dev", stack, [log_path])
-    finally:
-        stop_process(process)
-        log.close()
-        database.drop()
+    package, static = fixture("lambda_zip"), fixture("static_bucket")
+    with contextlib.ExitStack() as cleanup:
+        database = fresh_database(cleanup, fixture)
+        env = subprocess_env(
+            DJANGO_DEPLOY_TARGET="lambda",
+            DJANGO_SECRET_KEY=SECRET_KEY,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1",
+            DATABASE_URL=database.url,
+            **stack_env(stack),
+            **static,
+            # Tasks (thumbnails) go to the local Lambda's own Invoke API, not to moto.
+            AWS_ENDPOINT_URL_LAMBDA=f"http://127.0.0.1:{port}",
+        )
+        # The source tree's migrations are the package's: a release migrates before it ships.
+        run_manage(["migrate", "--noinput", "-v0"], env)
+        log_path = tmp / "runlambda.log"
+        process = start(
+            cleanup,
+            [
+                *(sys.executable, "manage.py", "runlambda", "--zip", str(package)),
+                *("--stage", stage, "--event", event),
+                *("--port", str(port), "--concurrency", "2"),
+            ],
+            {**env, "PYTHONUNBUFFERED": "1"},
+            log_path,
+        )
+        base_url = f"http://127.0.0.1:{port}/{stage}"
+        wait_for_stage_health(f"{base_url}/healthz", 90, process, log_path)
+        static_url = f"http://{static['STATIC_CDN_DOMAIN']}/static/"
+        yield Site(name, base_url, stack, [log_path], static_url)
 
 
 def wait_for_stage_health(url, timeout, process, log_path):
@@ -210,25 +283,22 @@ def wait_for_stage_health(url, timeout, process, log_path):
     raise RuntimeError(f"no 200 from {url} in {timeout}s:\n{log_path.read_text()[-4000:]}")
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        "local",
-        "server",
-        "lambda",
-    ],
-)
+# Stage dev is an HTTP API (v2 events), stage prod a REST API (v1): zappa_settings.json.
+TARGETS = {
+    "local": local_target,
+    "server": server_target,
+    "container": container_target,
+    "lambda-v2": functools.partial(lambda_target, stage="dev", event="v2"),
+    "lambda-v1": functools.partial(lambda_target, stage="prod", event="v1"),
+}
+
+
+@pytest.fixture(scope="module", params=list(TARGETS))
 def site(request, e2e_ports, e2e_stack, tmp_path_factory):
     """One running target; the scenarios run against each in turn."""
     name = request.param
-    port = e2e_ports[name]
     tmp = tmp_path_factory.mktemp(f"e2e-{name}")
-    if name == "local":
-        yield from local_target(port, e2e_stack, tmp)
-    else:
-        yield from {"server": server_target, "lambda": lambda_target}[name](
-            port, e2e_stack, request.getfixturevalue("postgres_url"), tmp
-        )
+    yield from TARGETS[name](name, e2e_ports[name], e2e_stack, tmp, request.getfixturevalue)
 
 
 @pytest.fixture(scope="session")
@@ -248,8 +318,18 @@ def chromium():
         browser.close()
 
 
+@pytest.fixture(scope="module")
+def screenshots(site):
+    """var/e2e/<target>/, where the pages worth looking at are saved; emptied first, so a
+    scenario that failed early leaves no picture from an earlier run."""
+    folder = SCREENSHOTS / site.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
 @pytest.fixture
-def page(chromium, site, request):
+def page(chromium, screenshots, request):
     """A fresh browser context per scenario; its last page is saved under var/e2e/<target>/."""
     context = chromium.new_context(ignore_https_errors=True, locale="en-US", accept_downloads=True)
     context.set_default_timeout(20_000)
@@ -264,10 +344,8 @@ def page(chromium, site, request):
     page.on("console", lambda m: m.type == "error" and page.problems.append(f"console: {m.text}"))
     page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
     yield page
-    folder = SCREENSHOTS / site.name
-    folder.mkdir(parents=True, exist_ok=True)
     scenario = request.node.originalname.removeprefix("test_")
     try:
-        page.screenshot(path=str(folder / f"{scenario}.png"), full_page=True, timeout=10_000)
+        page.screenshot(path=str(screenshots / f"{scenario}.png"), full_page=True, timeout=10_000)
     finally:
         context.close()

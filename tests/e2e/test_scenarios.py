@@ -85,11 +85,24 @@ def row(page, name):
     return page.locator("#files tbody tr", has_text=name)
 
 
-def test_visit(site, page):
+def assert_static_files_from(site, page):
+    """The page's stylesheets and scripts are where the target serves static files from
+    (the static bucket on Lambda), and answer there."""
+    urls = page.eval_on_selector_all(
+        "link[rel=stylesheet], script[src]", "(elements) => elements.map((e) => e.href || e.src)"
+    )
+    assert urls, "the page links static files"
+    for url in urls:
+        assert url.startswith(site.static_url), (url, site.static_url)
+        assert page.request.get(url).status == 200, url
+
+
+def test_visit(site, page, screenshots):
     from playwright.sync_api import expect
 
     # Sign in with the local Cognito from the header's link, back to the page we were on.
     page.goto(site.url("/en/"))
+    assert_static_files_from(site, page)
     page.locator(".slot-account a.button").click()
     page.fill("#id_username", DEMO_USERNAME)
     page.fill("#id_password", DEMO_PASSWORD)
@@ -103,6 +116,7 @@ def test_visit(site, page):
     page.locator(".site-nav a[href$='/files/']").click()
     zone = page.locator("#dropzone")
     expect(zone, f"uploader.js did not run: {page.problems}").to_be_visible()
+    assert_static_files_from(site, page)
     uploaded_text = zone.get_attribute("data-text-uploaded")
     files = [
         {"name": name, "type": kind, "data": base64.b64encode(data).decode()}
@@ -124,6 +138,8 @@ def test_visit(site, page):
     page.wait_for_function(THUMBNAILS_LOADED, arg=2, timeout=20_000)
     for name in UPLOADS:
         expect(row(page, name)).to_have_class("status-ready")
+    # The most telling page of the visit (the README shows one): the viewport, kept small.
+    page.screenshot(path=str(screenshots / "files.png"), timeout=10_000)
 
     # Download one: the bytes that come back are the bytes that went up.
     with page.expect_download() as download_info:
