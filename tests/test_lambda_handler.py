@@ -282,3 +282,10 @@ def test_unmapped_records_and_raw_commands_are_refused():
         invoke(event)
     with pytest.raises(events.UnroutableEvent, match="raw_command"):
         invoke({"raw_command": "print(1)"})
+
+
+def test_header_names_chosen_by_clients_do_not_grow_the_key_cache():
+    apigateway = importlib.import_module("deploy.lambda.apigateway")
+    for number in range(1000):
+        assert apigateway._environ_key(f"x-probe-{number}") == f"HTTP_X_PROBE_{number}"
+    assert len(apigateway._ENVIRON_KEYS) <= 256

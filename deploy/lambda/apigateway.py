@@ -103,8 +103,22 @@ def wsgi_environ(event, context, kind):
         # X-Auth); servers such as nginx and runserver drop them too.
         if name in ("content-type", "content-length") or "_" in name:
             continue
-        environ["HTTP_" + name.upper().replace("-", "_")] = _wsgi_str(value)
+        environ[_environ_key(name)] = _wsgi_str(value)
     return environ
+
+
+_ENVIRON_KEYS = {}
+
+
+def _environ_key(name):
+    """``HTTP_X_FORWARDED_FOR`` for ``x-forwarded-for``: remembered, as the same few names
+    arrive with every request (up to a bound: clients choose header names)."""
+    key = _ENVIRON_KEYS.get(name)
+    if key is None:
+        key = "HTTP_" + name.upper().replace("-", "_")
+        if len(_ENVIRON_KEYS) < 256:
+            _ENVIRON_KEYS[name] = key
+    return key
 
 
 def request_headers(event, kind):
@@ -112,8 +126,8 @@ def request_headers(event, kind):
     headers = {}
     if kind != V2 and event.get("multiValueHeaders"):
         for name, values in event["multiValueHeaders"].items():
-            separator = "; " if name.lower() == "cookie" else ", "
-            headers[name.lower()] = separator.join(values or [])
+            lowered = name.lower()
+            headers[lowered] = ("; " if lowered == "cookie" else ", ").join(values or [])
     else:
         for name, value in (event.get("headers") or {}).items():
             headers[name.lower()] = value
@@ -247,6 +261,8 @@ def _v1_query_string(event, raw):
         if multi
         else list((single or {}).items())
     )
+    if not pairs:
+        return ""
     if raw:
         return "&".join(f"{name}={value}" for name, value in pairs)
     return urlencode(pairs)
