@@ -4,6 +4,7 @@ The function runs the lambda target (tests/lambda_settings.py adds the test view
 SQLite file, against the local AWS stack, under the real runtime interface client.
 """
 
+import importlib
 import json
 import re
 import sqlite3
@@ -30,6 +31,7 @@ from tests.fixtures import (
 )
 
 MB = 1024 * 1024
+cli = importlib.import_module("deploy.lambda.local.cli")
 
 
 def function_env(local_aws, database):
@@ -266,3 +268,29 @@ def test_invokelambda_runs_a_task_payload(lambda_env):
             "SELECT count(*) FROM core_idempotencykey WHERE key = ?", (f"sample:{key}",)
         )
         assert found.fetchone() == (1,)
+
+
+def test_the_environment_is_the_stages_then_the_shells_then_env_flags():
+    stage = {"DJANGO_DEPLOY_TARGET": "lambda", "MEDIA_BUCKET": "deployed", "KEEP": "stage"}
+    shell = {"MEDIA_BUCKET": "local", "DJANGO_SETTINGS_MODULE": "project.settings.test"}
+    variables = cli.function_environment(["KEEP=flag"], shell, stage=stage)
+    assert variables == {"DJANGO_DEPLOY_TARGET": "lambda", "MEDIA_BUCKET": "local", "KEEP": "flag"}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_stages_environment_boots_and_passes_check_deploy(stage, tmp_path):
+    # Only what the stage leaves to secrets and stack outputs comes from here.
+    secrets = {
+        name: DEPLOYED_ENV[name]
+        for name in ("DJANGO_SECRET_KEY", "COGNITO_USER_POOL_ID", "COGNITO_APP_CLIENT_ID")
+    }
+    env = subprocess_env(
+        **secrets, AWS_REGION="us-east-1", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    )
+    result = invokelambda(
+        env,
+        *("--stage", stage, "--stage-environment"),
+        *("--manage", "check --deploy --fail-level WARNING"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
+    assert "System check identified no issues" in result.stdout + result.stderr

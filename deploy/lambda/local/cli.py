@@ -36,6 +36,12 @@ def add_function_arguments(parser):
         help="A variable of the function's environment (repeatable); this shell's "
         "environment is passed on too.",
     )
+    parser.add_argument(
+        "--stage-environment",
+        action="store_true",
+        help="Start from the stage's aws_environment_variables, as deployed; this shell's "
+        "environment and --env override them (point resource names at the local stack).",
+    )
 
 
 @contextlib.contextmanager
@@ -56,16 +62,22 @@ def function_from_options(base_dir, options, environment=None):
             timeout=options.get("timeout") or stage.timeout,
             init_timeout=options["init_timeout"],
             region=os.environ.get("AWS_REGION") or stage.region,
-            environment=function_environment(options["env"], environment),
+            environment=function_environment(
+                options["env"],
+                environment,
+                stage=stage.environment if options.get("stage_environment") else None,
+            ),
         )
     finally:
         codedir.remove(parent)
 
 
-def function_environment(assignments, environment=None):
-    """This process's environment (less what manage.py set for itself) and ``NAME=VALUE``s."""
+def function_environment(assignments, environment=None, stage=None):
+    """The ``stage``'s variables, then this process's environment (less what manage.py set
+    for itself), then ``NAME=VALUE``s: each overrides the one before."""
     base = dict(os.environ if environment is None else environment)
-    variables = {name: value for name, value in base.items() if name not in NOT_INHERITED}
+    variables = dict(stage or {})
+    variables.update((name, value) for name, value in base.items() if name not in NOT_INHERITED)
     for assignment in assignments:
         name, separator, value = assignment.partition("=")
         if not separator:

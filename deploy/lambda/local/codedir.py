@@ -62,6 +62,11 @@ class Stage:
             settings=settings,
         )
 
+    @property
+    def environment(self):
+        """The function's variables on Lambda (``aws_environment_variables``)."""
+        return dict(self.settings.get("aws_environment_variables", {}))
+
     def package_settings(self):
         """The ``zappa_settings.py`` that ``zappa package`` writes (the keys our handler reads)."""
         mapping = {}
