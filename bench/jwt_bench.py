@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import pyjwt_baseline, record  # noqa: E402
-from bench.lambda_bench import percentile  # noqa: E402
 from bench.machine import describe  # noqa: E402
+from bench.stats import median_p95_us  # noqa: E402
 from tests.fixtures import DEPLOYED_ENV, free_port, run_python, subprocess_env  # noqa: E402
 
 OURS = "ours: apps.accounts.tokens.verify_token"
@@ -148,14 +148,7 @@ def time_calls(variants, items, rounds):
                 started = clock()
                 check(item)
                 times.append((clock() - started) / 1000)
-    return {
-        name: {
-            "calls": len(times),
-            "median_us": round(statistics.median(times), 1),
-            "p95_us": round(percentile(times, 0.95), 1),
-        }
-        for name, times in samples.items()
-    }
+    return {name: {"calls": len(times), **median_p95_us(times)} for name, times in samples.items()}
 
 
 def signature_checks(public_key, jwk):

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import record  # noqa: E402
 from bench.machine import describe  # noqa: E402
+from bench.stats import median_p95_us  # noqa: E402
 from tests.fixtures import DEPLOYED_ENV  # noqa: E402
 
 PACKAGE = ROOT / "var" / "package" / "amphibian-dev.zip"
@@ -332,11 +333,6 @@ def warm_sample(variant, env, event_file, count, warmup, scratch):
     return json.loads(out.read_text())
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -400,11 +396,7 @@ def main():
     }
     # The same app and view behind each handler: the differences are the handlers' own cost.
     warm_rows = {
-        name: {
-            "invocations": len(samples),
-            "median_us": round(statistics.median(samples), 1),
-            "p95_us": round(percentile(samples, 0.95), 1),
-        }
+        name: {"invocations": len(samples), **median_p95_us(samples)}
         for name, samples in warm.items()
     }
 
