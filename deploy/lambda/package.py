@@ -185,7 +185,7 @@ def zappa_package(stage, output):
     run([zappa, "package", stage, "-o", str(output.relative_to(ROOT))], env=env)
 
 
-def rewrite(package, static_dir=None, *, static_storage="whitenoise", sources=False):
+def rewrite(package, static_dir, *, static_storage="whitenoise", sources=False):
     """Strip, add static files, precompile; returns what was removed, by reason."""
     removed = {"tests": 0, "locales": 0, "app static sources": 0, "never loaded": 0}
     removed.update({"zappa, unused": 0, "wheel records": 0, "third-party sources": 0})
@@ -226,9 +226,13 @@ def rewrite(package, static_dir=None, *, static_storage="whitenoise", sources=Fa
 
 def strip_libraries(tree):
     """Symbols and debug sections out of shared libraries (some wheels ship them)."""
-    for path in sorted(tree.rglob("*.so*")):
-        if path.is_file() and not path.is_symlink():
-            run([STRIP, "--strip-unneeded", str(path)])
+    libraries = [
+        str(path)
+        for path in sorted(tree.rglob("*.so*"))
+        if path.is_file() and not path.is_symlink()
+    ]
+    if libraries:
+        run([STRIP, "--strip-unneeded", *libraries])
 
 
 def compile_tree(tree, *, sources):

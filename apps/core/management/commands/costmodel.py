@@ -155,7 +155,7 @@ def resolve_inputs(options, root):
     if options["duration_ms"] is not None:
         inputs["--duration-ms"] = (options["duration_ms"], "flag")
     else:
-        _check(inputs)  # the numbers the estimate divides by
+        _check_numbers(inputs)  # the ones the estimate divides by
         memory = inputs["--memory-mb"][0]
         estimate = model.duration_from_server(
             inputs["--server-rps"][0], inputs["--server-cores"][0], memory
@@ -177,19 +177,21 @@ def resolve_inputs(options, root):
     inputs["--free-tier"] = (options["free_tier"], "flag" if options["free_tier"] else "default")
     pick("--from", "low", LOW, "default")
     pick("--to", "high", HIGH, "default")
-    _check(inputs)
+    _check_numbers(inputs)
+    _check_ranges(inputs)
     return inputs
 
 
-def _check(inputs):
-    value = {flag: item[0] for flag, item in inputs.items()}
+def _check_numbers(inputs):
     for flag, (number, source) in inputs.items():
         if flag in ("--arch", "--free-tier"):
             continue
         if isinstance(number, bool) or not isinstance(number, int | float) or not number > 0:
             raise CommandError(f"{flag} must be a number > 0, got {number!r} ({source}).")
-    if "--from" not in value:
-        return  # a partial check, before the duration is estimated
+
+
+def _check_ranges(inputs):
+    value = {flag: item[0] for flag, item in inputs.items()}
     if value["--arch"] not in ARCHITECTURES:
         raise CommandError(
             f"--arch must be one of {', '.join(ARCHITECTURES)}, got {value['--arch']!r} "
