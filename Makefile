@@ -23,6 +23,7 @@ test: lint
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .

@@ -234,7 +234,7 @@ def main():
     from django.test import override_settings
 
     from apps.core import aws
-    from apps.core.provisioning import ensure_sessions_table
+    from apps.sessions.backends.dynamodb import TABLE
 
     # The access log would print a line per request; errors still show.
     logging.disable(logging.INFO)
@@ -246,7 +246,7 @@ def main():
             AWS_ENDPOINT_URLS={},
             ROOT_URLCONF=__name__,
         ):
-            ensure_sessions_table(aws.client("dynamodb"), settings.SESSIONS_TABLE)
+            TABLE.ensure(aws.client("dynamodb"), settings.SESSIONS_TABLE)
             # Only django.contrib.sessions' table: the view needs nothing else.
             call_command("migrate", "sessions", verbosity=0)
             started = time.monotonic()

@@ -39,7 +39,7 @@ print(elapsed * 1000, "boto3" in sys.modules)
 """
 VARIANTS = {
     "zappa.asynchronous": "zappa.asynchronous",
-    "amphibian lambda backend": "apps.core.tasks.lambda_backend",
+    "amphibian lambda backend": "deploy.lambda.tasks",
 }
 
 

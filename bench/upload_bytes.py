@@ -47,6 +47,7 @@ from bench.machine import describe  # noqa: E402
 from tests.fixtures import (  # noqa: E402
     DEPLOYED_ENV,
     POSTGRES_URL,
+    TOOL_SETTINGS,
     LocalAWSProcess,
     PostgresDatabase,
     free_port,
@@ -224,7 +225,7 @@ class LocalLambda:
                     *("--stage", STAGE, "--port", str(self.port), "--concurrency", "2"),
                 ],
                 cwd=ROOT,
-                env=self.env,
+                env={**self.env, **TOOL_SETTINGS},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

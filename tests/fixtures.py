@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from apps.core.localaws.server import LocalAWS
-from apps.core.provisioning import provision_local_stack
+from deploy.tools.localaws.provision import provision_local_stack
+from deploy.tools.localaws.server import LocalAWS
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a deployed target (server, lambda) needs to start, with values that reach nothing:
@@ -33,6 +33,10 @@ DEPLOYED_ENV = {
     "COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf123",
     "COGNITO_APP_CLIENT_ID": "1example23456789",
 }
+# The developer tools (runlambda, invokelambda) are installed by the local and test settings
+# only: their own process runs under the test settings, whatever target the environment names
+# for the function they start (the function is not given DJANGO_SETTINGS_MODULE).
+TOOL_SETTINGS = {"DJANGO_SETTINGS_MODULE": "project.settings.test"}
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 

@@ -1,4 +1,4 @@
-"""deploy/aws/amphibian.yaml: cfn-lint, structure, drift against apps.core.provisioning, and
+"""deploy/aws/amphibian.yaml: cfn-lint, structure, drift against deploy/aws/resources.py, and
 its table and bucket parts deployed into the local stack's CloudFormation with /readyz passing.
 
 moto's CloudFormation creates DynamoDB tables and S3 buckets, but ignores TTL, point-in-time
@@ -19,8 +19,9 @@ from cfnlint.decode import decode_str
 from django.conf import settings
 from django.core.management import call_command
 
-from apps.core import aws, provisioning
-from apps.core.management.commands.stackenv import LAMBDA_RESERVED, STACK_OUTPUTS
+from apps.core import aws
+from deploy.aws import resources
+from deploy.tools.management.commands.stackenv import LAMBDA_RESERVED, STACK_OUTPUTS
 from tests.fixtures import ROOT
 from tests.server_target import Browser, Database, Gunicorn
 
@@ -164,7 +165,7 @@ def test_ec2_user_data_parameter_fits_deploy_ec2_cloud_init():
     assert "ec2/cloud-init.yaml" in (ROOT / "Makefile").read_text()
 
 
-# --- Drift: the template against what apps.core.provisioning creates -----------------------
+# --- Drift: the template against what deploy/aws/resources.py creates -----------------------
 
 
 def test_table_drift_key_schema_billing_and_ttl(local_aws, deployed_stack):
@@ -214,7 +215,7 @@ def test_bucket_drift_privacy_encryption_and_cors(local_aws, deployed_stack, log
         # The local stack opens static/ to browsers there (it stands in for the CDN); every
         # deployed bucket gets the private definition.
         assert not public_access["BlockPublicPolicy"]
-        public_access = provisioning.PRIVATE_BUCKET_ACCESS_BLOCK
+        public_access = resources.PRIVATE_BUCKET_ACCESS_BLOCK
     assert declared["PublicAccessBlockConfiguration"] == public_access
     ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
     assert declared["OwnershipControls"] == ownership

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from awslambdaric.lambda_context import LambdaContext
 
-from apps.core.models import IdempotencyKey
+from apps.tasks.models import IdempotencyKey
 
 handler = importlib.import_module("deploy.lambda.handler")
 events = importlib.import_module("deploy.lambda.events")
-invocations = importlib.import_module("deploy.lambda.local.invocations")
+from deploy.tools.locallambda import invocations  # noqa: E402
 
 EVENTS = Path(__file__).parent / "lambda_events"
 SOURCES = ["rest_v1", "http_api_v2", "function_url", "alb"]
@@ -242,7 +242,7 @@ def record_s3_event(event, context):
 
 def test_task_payload_runs_the_task():
     key = uuid.uuid4().hex
-    event = invocations.task("apps.core.tests.sample_tasks.add_and_record", [key, [2, 3]])
+    event = invocations.task("apps.tasks.tests.sample_tasks.add_and_record", [key, [2, 3]])
     result = invoke(event)
     assert result["status"] == "SUCCESSFUL"
     assert result["return_value"] == 5

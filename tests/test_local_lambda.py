@@ -4,7 +4,6 @@ The function runs the lambda target (tests/lambda_settings.py adds the test view
 SQLite file, against the local AWS stack, under the real runtime interface client.
 """
 
-import importlib
 import json
 import re
 import sqlite3
@@ -23,6 +22,7 @@ from project.settings import test as test_settings
 from tests.fixtures import (
     DEPLOYED_ENV,
     ROOT,
+    TOOL_SETTINGS,
     free_port,
     listening,
     run_manage,
@@ -31,7 +31,7 @@ from tests.fixtures import (
 )
 
 MB = 1024 * 1024
-cli = importlib.import_module("deploy.lambda.local.cli")
+from deploy.tools.locallambda import cli  # noqa: E402
 
 
 def function_env(local_aws, database):
@@ -77,7 +77,7 @@ class LocalLambda:
                 *options,
             ],
             cwd=ROOT,
-            env=env,
+            env={**env, **TOOL_SETTINGS},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -231,7 +231,7 @@ def invokelambda(env, *options):
     return subprocess.run(
         [sys.executable, "manage.py", "invokelambda", "--source", *options],
         cwd=ROOT,
-        env=env,
+        env={**env, **TOOL_SETTINGS},
         capture_output=True,
         text=True,
         timeout=120,
@@ -242,14 +242,14 @@ def test_invokelambda_runs_a_schedule_event(lambda_env):
     key = f"old:{uuid.uuid4().hex}"
     with sqlite3.connect(lambda_env["TEST_DATABASE"]) as db:
         db.execute(
-            "INSERT INTO core_idempotencykey (key, created_at) VALUES (?, ?)",
+            "INSERT INTO tasks_idempotencykey (key, created_at) VALUES (?, ?)",
             (key, "2000-01-01 00:00:00"),
         )
     result = invokelambda(lambda_env, "--schedule", "purge-idempotency-keys")
     assert result.returncode == 0, result.stderr + result.stdout
     assert re.search(r"^REPORT RequestId: .*\tInit Duration: ", result.stdout, re.MULTILINE)
     with sqlite3.connect(lambda_env["TEST_DATABASE"]) as db:
-        left = db.execute("SELECT count(*) FROM core_idempotencykey WHERE key = ?", (key,))
+        left = db.execute("SELECT count(*) FROM tasks_idempotencykey WHERE key = ?", (key,))
         assert left.fetchone() == (0,)
 
 
@@ -257,7 +257,7 @@ def test_invokelambda_runs_a_task_payload(lambda_env):
     key = uuid.uuid4().hex
     result = invokelambda(
         lambda_env,
-        *("--task", "apps.core.tests.sample_tasks.add_and_record"),
+        *("--task", "apps.tasks.tests.sample_tasks.add_and_record"),
         *("--args", json.dumps([key, [4, 5]])),
     )
     assert result.returncode == 0, result.stderr + result.stdout
@@ -265,7 +265,7 @@ def test_invokelambda_runs_a_task_payload(lambda_env):
     assert (outcome["status"], outcome["return_value"]) == ("SUCCESSFUL", 9)
     with sqlite3.connect(lambda_env["TEST_DATABASE"]) as db:
         found = db.execute(
-            "SELECT count(*) FROM core_idempotencykey WHERE key = ?", (f"sample:{key}",)
+            "SELECT count(*) FROM tasks_idempotencykey WHERE key = ?", (f"sample:{key}",)
         )
         assert found.fetchone() == (1,)
 

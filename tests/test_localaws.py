@@ -10,7 +10,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from apps.core.provisioning import SESSIONS_KEY_ATTRIBUTE, SESSIONS_TTL_ATTRIBUTE
+from apps.sessions.backends.dynamodb import KEY_ATTRIBUTE as SESSIONS_KEY_ATTRIBUTE
+from apps.sessions.backends.dynamodb import TTL_ATTRIBUTE as SESSIONS_TTL_ATTRIBUTE
 from project.settings import test as test_settings
 
 

@@ -19,8 +19,14 @@ from pathlib import PurePosixPath
 import pytest
 from django.core.management import call_command
 
-from apps.core.tasks import schedules
-from tests.fixtures import DEPLOYED_ENV, ROOT, free_port, stop_process, subprocess_env
+from tests.fixtures import (
+    DEPLOYED_ENV,
+    ROOT,
+    TOOL_SETTINGS,
+    free_port,
+    stop_process,
+    subprocess_env,
+)
 from tests.lambda_package import build_package
 
 STAGES = json.loads((ROOT / "zappa_settings.json").read_text())
@@ -93,7 +99,7 @@ def test_schedule_events_are_the_registry_s():
     call_command("schedules", "--check")
     for stage in STAGES.values():
         scheduled = [event for event in stage["events"] if "expression" in event]
-        assert scheduled == schedules.zappa_events()
+        assert scheduled == importlib.import_module("deploy.lambda.schedules").zappa_events()
 
 
 @pytest.mark.parametrize(
@@ -208,7 +214,7 @@ def test_built_package_serves_healthz_and_home_in_the_local_lambda(built_package
             *("--port", str(port), "--concurrency", "1"),
         ],
         cwd=ROOT,
-        env=subprocess_env(**LAMBDA_ENV),
+        env=subprocess_env(**LAMBDA_ENV, **TOOL_SETTINGS),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -243,7 +249,7 @@ def test_zappa_manage_migrate_runs_in_the_built_package(built_package, tmp_path)
             *("--env", f"DATABASE_URL=sqlite:///{database}", "--manage", "migrate --noinput"),
         ],
         cwd=ROOT,
-        env=subprocess_env(**LAMBDA_ENV),
+        env=subprocess_env(**LAMBDA_ENV, **TOOL_SETTINGS),
         capture_output=True,
         text=True,
         timeout=180,

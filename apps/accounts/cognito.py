@@ -181,3 +181,35 @@ def _call_api(operation, **params):
 def _client_id():
     """The first accepted app client is the one this site signs users in with."""
     return settings.COGNITO_APP_CLIENT_ID[0]
+
+
+# --- user pool administration (manage.py cognito_createuser, the local stack) -----------
+
+
+def ensure_group(cognito, pool_id, group):
+    try:
+        cognito.get_group(GroupName=group, UserPoolId=pool_id)
+    except cognito.exceptions.ResourceNotFoundException:
+        cognito.create_group(GroupName=group, UserPoolId=pool_id)
+
+
+def ensure_user(cognito, pool_id, email, password, groups=()):
+    """A confirmed user with a permanent password, member of ``groups``."""
+    try:
+        cognito.admin_get_user(UserPoolId=pool_id, Username=email)
+    except cognito.exceptions.UserNotFoundException:
+        cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=email,
+            UserAttributes=[
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=email, Password=password, Permanent=True
+        )
+    for group in groups:
+        ensure_group(cognito, pool_id, group)
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)

@@ -12,7 +12,12 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from apps.core import aws
-from apps.core.provisioning import DENYLIST_KEY_ATTRIBUTE, DENYLIST_TTL_ATTRIBUTE
+from apps.core.tables import KeyTable
+
+KEY_ATTRIBUTE = "jti"
+TTL_ATTRIBUTE = "expires_at"
+# The DynamoDB backend's table (the local stack and deploy/aws create it from this).
+TABLE = KeyTable(key_attribute=KEY_ATTRIBUTE, ttl_attribute=TTL_ATTRIBUTE)
 
 
 class DenyListUnavailable(Exception):
@@ -39,10 +44,10 @@ class DynamoDBDenyList(DenyList):
         table = settings.TOKEN_DENYLIST_TABLE
         request = {
             table: {
-                "Keys": [{DENYLIST_KEY_ATTRIBUTE: {"S": jti}} for jti in keys],
+                "Keys": [{KEY_ATTRIBUTE: {"S": jti}} for jti in keys],
                 "ConsistentRead": True,
                 "ProjectionExpression": "#ttl",
-                "ExpressionAttributeNames": {"#ttl": DENYLIST_TTL_ATTRIBUTE},
+                "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE},
             }
         }
         now = time.time()
@@ -50,7 +55,7 @@ class DynamoDBDenyList(DenyList):
             while request:
                 response = aws.client("dynamodb").batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(table, []):
-                    if float(item[DENYLIST_TTL_ATTRIBUTE]["N"]) > now:
+                    if float(item[TTL_ATTRIBUTE]["N"]) > now:
                         return True
                 request = response.get("UnprocessedKeys") or {}
         except Exception as exc:
@@ -64,8 +69,8 @@ class DynamoDBDenyList(DenyList):
             aws.client("dynamodb").put_item(
                 TableName=settings.TOKEN_DENYLIST_TABLE,
                 Item={
-                    DENYLIST_KEY_ATTRIBUTE: {"S": jti},
-                    DENYLIST_TTL_ATTRIBUTE: {"N": str(int(expires_at))},
+                    KEY_ATTRIBUTE: {"S": jti},
+                    TTL_ATTRIBUTE: {"N": str(int(expires_at))},
                 },
             )
         except Exception as exc:

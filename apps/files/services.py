@@ -15,12 +15,11 @@ from django.utils import timezone
 
 from apps.core import aws
 from apps.core.content import SNIFF_BYTES, safe_name, sniff
+from apps.files import keys
 from apps.files.models import StoredFile
+from apps.files.tasks import process_file
 
 logger = logging.getLogger(__name__)
-
-UPLOADS_PREFIX = "uploads/"
-THUMBNAILS_PREFIX = "thumbnails/"
 
 
 class UploadRefused(Exception):
@@ -44,11 +43,6 @@ def _s3(operation, **params):
         raise
 
 
-def owner_prefix(user):
-    """Keys are grouped by the Cognito sub (stable), never by email or user name."""
-    return user.sub or f"user-{user.pk}"
-
-
 def validate_declaration(name, size, content_type):
     """Refuse a declared upload before any URL is issued."""
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
@@ -70,7 +64,7 @@ def _new_pending(owner, name, size, content_type):
     return StoredFile.objects.create(
         id=file_id,
         owner=owner,
-        key=f"{UPLOADS_PREFIX}{owner_prefix(owner)}/{file_id}/{safe_name(name)}",
+        key=keys.upload_key(owner, file_id, name),
         original_name=name.strip(),
         declared_type=content_type,
         size=size,
@@ -132,14 +126,12 @@ def file_complete_upload(file_id, *, owner=None):
             logger.info("upload %s rejected: %s", stored.pk, reason)
         else:
             stored.status, stored.verified_type = StoredFile.Status.READY, verified_type
-            from apps.files.tasks import process_file
-
-            transaction.on_commit(partial(_enqueue_processing, process_file, stored.pk))
+            transaction.on_commit(partial(_enqueue_processing, stored.pk))
         stored.save()
     return stored
 
 
-def _enqueue_processing(process_file, file_id):
+def _enqueue_processing(file_id):
     """Queue the checksum/thumbnail task; the file is ready either way, so a queue that is
     down costs the thumbnail (logged), not an error for an upload that succeeded."""
     try:
@@ -150,7 +142,7 @@ def _enqueue_processing(process_file, file_id):
 
 def file_complete_by_key(key):
     """The S3 ObjectCreated path: the same completion, found by key; unknown keys ignored."""
-    if not key.startswith(UPLOADS_PREFIX):
+    if not key.startswith(keys.UPLOADS_PREFIX):
         return None  # thumbnails and anything else we write ourselves
     stored = StoredFile.objects.filter(key=key).only("pk").first()
     if stored is None:

@@ -9,9 +9,9 @@ from django.conf import settings
 from django_tasks import task
 
 from apps.core import aws
-from apps.core.tasks.idempotency import once
-from apps.files import services
+from apps.files import keys
 from apps.files.models import StoredFile
+from apps.tasks.idempotency import once
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +44,7 @@ def process_file(file_id):
                 stored.status, stored.reject_reason = StoredFile.Status.REJECTED, str(exc)
                 stored.save(update_fields=["sha256", "status", "reject_reason", "updated_at"])
                 return "rejected"
-            prefix = services.THUMBNAILS_PREFIX + services.owner_prefix(stored.owner)
-            stored.thumbnail_key = f"{prefix}/{stored.pk}.webp"
+            stored.thumbnail_key = keys.thumbnail_key(stored)
             aws.client("s3").put_object(
                 Bucket=settings.MEDIA_BUCKET,
                 Key=stored.thumbnail_key,

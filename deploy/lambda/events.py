@@ -4,7 +4,7 @@ The shapes are Zappa's, so ``zappa invoke``, ``zappa manage``, the schedule rule
 notifications that ``zappa deploy`` creates, and our task payloads keep working:
 
 - ``{"command": "dotted.function", ...}``: that function with ``(event, context)``; task
-  payloads (apps.core.tasks.lambda_backend) and ``zappa invoke <stage> dotted.function``.
+  payloads (deploy/lambda/tasks.py) and ``zappa invoke <stage> dotted.function``.
 - ``{"manage": "migrate --noinput"}``: a management command (``zappa manage``).
 - ``{"detail-type": "Scheduled Event", "resources": [rule ARN], "kwargs": {...}}``: the
   function at the end of the rule name (Zappa names rules ``...-<dotted.function>``).

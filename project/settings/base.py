@@ -14,8 +14,6 @@ from .logconfig import logging_config
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-DEPLOY_TARGET = "base"
-
 SECRET_KEY = env.get("DJANGO_SECRET_KEY")
 DEBUG = False
 ALLOWED_HOSTS = env.as_list("DJANGO_ALLOWED_HOSTS")
@@ -36,6 +34,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "apps.core",
+    "apps.tasks",
     "apps.sessions",
     "apps.accounts",
     "apps.files",
@@ -229,16 +228,15 @@ STATIC_URL = env.get("DJANGO_STATIC_URL", "/static/")
 STATIC_ROOT = env.get("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Static files on S3 behind the CDN (apps.core.storage.StaticStorage, the lambda target's
-# DJANGO_STATIC_STORAGE=s3): the CDN's domain, and where the manifest is kept locally.
+# DJANGO_STATIC_STORAGE=s3): the CDN's domain, and where the manifest is kept locally (the
+# lambda settings put it where the package build finds it).
 STATIC_CDN_DOMAIN = env.get("STATIC_CDN_DOMAIN")
 # "http:" only for the local stack standing in for the CDN (STATIC_CDN_DOMAIN=host:port/bucket).
 STATIC_CDN_PROTOCOL = env.get("STATIC_CDN_PROTOCOL", "https:")
-STATIC_MANIFEST_DIR = env.get(
-    "DJANGO_STATIC_MANIFEST_DIR", str(BASE_DIR / "deploy" / "lambda" / "static-manifest")
-)
+STATIC_MANIFEST_DIR = env.get("DJANGO_STATIC_MANIFEST_DIR", str(VAR_DIR / "static-manifest"))
 
 # --- Sessions (DynamoDB) ---------------------------------------------------------------
-# One item per session in SESSIONS_TABLE (apps.core.provisioning defines the table).
+# One item per session in SESSIONS_TABLE (the store defines the table: apps.sessions.backends).
 SESSION_ENGINE = "apps.sessions.backends.dynamodb"
 # Strongly consistent reads see a write made a moment ago by any instance; eventually
 # consistent ones cost half but may miss a login or logout for about a second.
@@ -267,18 +265,18 @@ FILES_PENDING_MAX_AGE = env.as_int("FILES_PENDING_MAX_AGE", 86400)
 
 # --- Background work (django-tasks) ---------------------------------------------------
 # Inline by default; the server target uses the database queue, the lambda target
-# asynchronous self-invocation (apps.core.tasks).
+# asynchronous self-invocation (deploy/lambda/tasks.py).
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # The function to invoke for tasks on Lambda (the runtime sets AWS_LAMBDA_FUNCTION_NAME).
 TASKS_LAMBDA_FUNCTION = env.get("TASKS_LAMBDA_FUNCTION") or env.get("AWS_LAMBDA_FUNCTION_NAME")
 TASKS_LAMBDA_MAX_PAYLOAD = env.as_int("TASKS_LAMBDA_MAX_PAYLOAD", 256 * 1024)
 
-# Scheduled jobs; see apps.core.tasks.schedules. After a change run
+# Scheduled jobs; see apps.tasks.schedules. After a change run
 # `python manage.py schedules --write` (Zappa events and systemd timers follow).
 SCHEDULES = {
     "purge-idempotency-keys": {
         "schedule": "cron(17 3 * * ? *)",
-        "callable": "apps.core.tasks.idempotency.purge_expired_keys",
+        "callable": "apps.tasks.idempotency.purge_expired_keys",
         "description": "Forget task idempotency keys older than 30 days",
     },
     "purge-abandoned-uploads": {

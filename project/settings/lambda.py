@@ -7,10 +7,9 @@ from apps.core.secrets import load_into_environ
 load_into_environ()
 
 from .base import *  # noqa: E402, F403
-from .base import DEPLOYED_REQUIRED_ENV, deployed_database, env  # noqa: E402
+from .base import BASE_DIR, DEPLOYED_REQUIRED_ENV, deployed_database, env  # noqa: E402
 
-DEPLOY_TARGET = "lambda"
-env.require(DEPLOYED_REQUIRED_ENV, DEPLOY_TARGET)
+env.require(DEPLOYED_REQUIRED_ENV, "lambda")
 
 # One request at a time per instance: a warm instance reuses its connection (through RDS
 # Proxy, which pools them across instances) for 5 minutes; a frozen one is checked first.
@@ -23,6 +22,10 @@ if env.get("DJANGO_STATIC_STORAGE", "whitenoise") == "s3":
     env.require(("STATIC_BUCKET", "STATIC_CDN_DOMAIN"), "lambda target with S3 static files")
     STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "apps.core.storage.StaticStorage"}}  # noqa: F405
     STATIC_URL = f"{STATIC_CDN_PROTOCOL}//{STATIC_CDN_DOMAIN}/static/"  # noqa: F405
+    # Written by `make collectstatic`, shipped in the package (deploy/lambda/package.py).
+    STATIC_MANIFEST_DIR = env.get(
+        "DJANGO_STATIC_MANIFEST_DIR", str(BASE_DIR / "deploy" / "lambda" / "static-manifest")
+    )
 else:
     # Under API Gateway's stage URL, links need the stage (DJANGO_STATIC_URL=/dev/static/);
     # a relative STATIC_URL would not do: Django resolves it once, before any request has
@@ -34,4 +37,4 @@ else:
 FILES_FALLBACK_MAX_BYTES = env.as_int("FILES_FALLBACK_MAX_BYTES", 4 * 1024 * 1024)
 
 # Asynchronous self-invocation; Zappa routes the payload to the task runner.
-TASKS = {"default": {"BACKEND": "apps.core.tasks.lambda_backend.LambdaInvokeBackend"}}
+TASKS = {"default": {"BACKEND": "deploy.lambda.tasks.LambdaInvokeBackend"}}

@@ -7,9 +7,10 @@ here points at that stack, so a fresh clone runs with no environment at all.
 import json
 
 from .base import *  # noqa: F403
-from .base import LOG_LEVEL, VAR_DIR, database_config, env, logging_config
+from .base import INSTALLED_APPS, LOG_LEVEL, VAR_DIR, database_config, env, logging_config
 
-DEPLOY_TARGET = "local"
+# The developer tools (local AWS stack, local Lambda, cost model): never on a deployed target.
+INSTALLED_APPS = [*INSTALLED_APPS, "deploy.tools"]
 DEBUG = env.as_bool("DJANGO_DEBUG", True)
 SECRET_KEY = env.get("DJANGO_SECRET_KEY", "django-insecure-local-only-never-deploy-this-key")
 ALLOWED_HOSTS = env.as_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])

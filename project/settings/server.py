@@ -9,8 +9,7 @@ load_into_environ()
 from .base import *  # noqa: E402, F403
 from .base import DEPLOYED_REQUIRED_ENV, deployed_database, env  # noqa: E402
 
-DEPLOY_TARGET = "server"
-env.require(DEPLOYED_REQUIRED_ENV, DEPLOY_TARGET)
+env.require(DEPLOYED_REQUIRED_ENV, "server")
 
 # Long-lived worker processes keep their connection for 10 minutes.
 DATABASES = deployed_database(default_max_age=600)

@@ -1,9 +1,9 @@
 """The test suite's settings: fast, isolated, pointed at a moto server the fixtures start."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, database_config, env
+from .base import BASE_DIR, INSTALLED_APPS, database_config, env
 
-DEPLOY_TARGET = "test"
+INSTALLED_APPS = [*INSTALLED_APPS, "deploy.tools"]
 SECRET_KEY = "django-insecure-test-only"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 DATABASES = {"default": database_config(env.get("DATABASE_URL", "sqlite://:memory:"))}

@@ -22,6 +22,7 @@ import pytest
 
 from tests.fixtures import (
     ROOT,
+    TOOL_SETTINGS,
     LocalAWSProcess,
     PostgresDatabase,
     free_port,
@@ -259,7 +260,7 @@ def lambda_target(name, port, stack, tmp, fixture, *, stage, event):
                 *("--stage", stage, "--event", event),
                 *("--port", str(port), "--concurrency", "2"),
             ],
-            {**env, "PYTHONUNBUFFERED": "1"},
+            {**env, **TOOL_SETTINGS, "PYTHONUNBUFFERED": "1"},
             log_path,
         )
         base_url = f"http://127.0.0.1:{port}/{stage}"

@@ -14,7 +14,7 @@ from django.conf import settings
 from PIL import Image
 
 from apps.core import aws
-from apps.core.provisioning import SESSIONS_KEY_ATTRIBUTE
+from apps.sessions.backends.dynamodb import KEY_ATTRIBUTE as SESSIONS_KEY_ATTRIBUTE
 
 pytestmark = pytest.mark.e2e
 

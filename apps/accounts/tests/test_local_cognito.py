@@ -5,9 +5,9 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
+from apps.accounts.cognito import ensure_user
 from apps.accounts.services import SESSION_TOKENS_KEY
 from apps.core import aws
-from apps.core.provisioning import ensure_user
 
 pytestmark = pytest.mark.django_db
 

@@ -2,8 +2,8 @@
 DynamoDB session store: one item per session in ``SESSIONS_TABLE``.
 
 An item holds the session key (or its SHA-256), the signed session data and the expiry in
-epoch seconds, which is the table's TTL attribute (``apps.core.provisioning`` defines the
-table). DynamoDB deletes expired items late, up to days after, so reads check the expiry.
+epoch seconds, which is the table's TTL attribute (``TABLE`` below defines the table).
+DynamoDB deletes expired items late, up to days after, so reads check the expiry.
 """
 
 import hashlib
@@ -20,10 +20,14 @@ from django.contrib.sessions.backends.base import (
 from django.utils.crypto import get_random_string
 
 from apps.core import aws
-from apps.core.provisioning import SESSIONS_KEY_ATTRIBUTE, SESSIONS_TTL_ATTRIBUTE
+from apps.core.tables import KeyTable
 from apps.sessions.exceptions import SessionStoreUnavailable
 
+KEY_ATTRIBUTE = "session_key"
+TTL_ATTRIBUTE = "expires_at"
 DATA_ATTRIBUTE = "data"
+# The table this store needs (createsessionstable, the local stack and deploy/aws use it).
+TABLE = KeyTable(key_attribute=KEY_ATTRIBUTE, ttl_attribute=TTL_ATTRIBUTE)
 
 # The keys SessionBase generates are 32 of VALID_KEY_CHARS; this allows some room. Anything
 # else cannot be a session of ours, and DynamoDB rejects keys over 2048 bytes with an error.
@@ -70,7 +74,7 @@ class SessionStore(SessionBase):
         if settings.SESSION_DYNAMODB_HASH_KEYS:
             # Whoever can read the table (a backup, an export) finds no usable cookie in it.
             session_key = hashlib.sha256(session_key.encode()).hexdigest()
-        return {SESSIONS_KEY_ATTRIBUTE: {"S": session_key}}
+        return TABLE.key(session_key)
 
     def _get_session_from_dynamodb(self):
         if self.session_key is None:
@@ -83,7 +87,7 @@ class SessionStore(SessionBase):
         item = response.get("Item", {})
         try:
             session_data = item[DATA_ATTRIBUTE]["S"]
-            expires_at = int(item[SESSIONS_TTL_ATTRIBUTE]["N"])
+            expires_at = int(item[TTL_ATTRIBUTE]["N"])
         except (KeyError, ValueError):
             # No item, or not one this store wrote: the same as no session.
             session_data, expires_at = None, 0
@@ -109,7 +113,7 @@ class SessionStore(SessionBase):
             "get_item",
             Key=self._key(session_key),
             ProjectionExpression="#key",
-            ExpressionAttributeNames={"#key": SESSIONS_KEY_ATTRIBUTE},
+            ExpressionAttributeNames={"#key": KEY_ATTRIBUTE},
             ConsistentRead=settings.SESSION_DYNAMODB_CONSISTENT_READ,
         )
         return "Item" in response
@@ -137,7 +141,7 @@ class SessionStore(SessionBase):
         return {
             **self._key(self._get_or_create_session_key()),
             DATA_ATTRIBUTE: {"S": self.encode(data)},
-            SESSIONS_TTL_ATTRIBUTE: {"N": str(expires_at)},
+            TTL_ATTRIBUTE: {"N": str(expires_at)},
         }
 
     def _refresh_can_wait(self):
@@ -167,15 +171,15 @@ class SessionStore(SessionBase):
         if must_create:
             condition = {
                 "ConditionExpression": "attribute_not_exists(#key)",
-                "ExpressionAttributeNames": {"#key": SESSIONS_KEY_ATTRIBUTE},
+                "ExpressionAttributeNames": {"#key": KEY_ATTRIBUTE},
             }
         else:
             # attribute_exists alone would revive an expired item that TTL has not deleted yet.
             condition = {
                 "ConditionExpression": "attribute_exists(#key) AND #expires > :now",
                 "ExpressionAttributeNames": {
-                    "#key": SESSIONS_KEY_ATTRIBUTE,
-                    "#expires": SESSIONS_TTL_ATTRIBUTE,
+                    "#key": KEY_ATTRIBUTE,
+                    "#expires": TTL_ATTRIBUTE,
                 },
                 "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
             }

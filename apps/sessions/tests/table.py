@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from django.conf import settings
 
 from apps.core import aws
-from apps.core.provisioning import SESSIONS_TTL_ATTRIBUTE
+from apps.sessions.backends.dynamodb import TTL_ATTRIBUTE as SESSIONS_TTL_ATTRIBUTE
 from apps.sessions.backends.dynamodb import SessionStore
 
 

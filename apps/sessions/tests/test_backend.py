@@ -12,8 +12,9 @@ from django.core.signing import TimestampSigner
 from django.test import SimpleTestCase, override_settings
 from django.utils import timezone
 
-from apps.core.provisioning import SESSIONS_KEY_ATTRIBUTE, SESSIONS_TTL_ATTRIBUTE
 from apps.sessions.backends.dynamodb import DATA_ATTRIBUTE, SessionStore
+from apps.sessions.backends.dynamodb import KEY_ATTRIBUTE as SESSIONS_KEY_ATTRIBUTE
+from apps.sessions.backends.dynamodb import TTL_ATTRIBUTE as SESSIONS_TTL_ATTRIBUTE
 from apps.sessions.exceptions import SessionStoreUnavailable
 from apps.sessions.tests.table import (
     get_item,

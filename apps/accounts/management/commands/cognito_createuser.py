@@ -5,8 +5,8 @@ import getpass
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.accounts.cognito import ensure_user
 from apps.core import aws
-from apps.core.provisioning import ensure_user
 
 
 class Command(BaseCommand):

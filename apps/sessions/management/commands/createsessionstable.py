@@ -1,17 +1,14 @@
 """``manage.py createsessionstable``: create or verify the DynamoDB sessions table.
 
-The table is the one ``apps.core.provisioning`` defines, which the local stack provisions too.
+The table is the one the session store defines (``apps.sessions.backends.dynamodb.TABLE``),
+which the local stack and deploy/aws create too.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core import aws
-from apps.core.provisioning import (
-    SESSIONS_TTL_ATTRIBUTE,
-    ensure_sessions_table,
-    sessions_table_definition,
-)
+from apps.sessions.backends.dynamodb import TABLE
 
 
 class Command(BaseCommand):
@@ -33,8 +30,8 @@ class Command(BaseCommand):
             raise CommandError("SESSIONS_TABLE is not set; name the sessions table there.")
         dynamodb = aws.client("dynamodb")
         try:
-            created = False if check else ensure_sessions_table(dynamodb, table)
-            problems = table_problems(dynamodb, table)
+            created = False if check else TABLE.ensure(dynamodb, table)
+            problems = TABLE.problems(dynamodb, table)
         except Exception as exc:
             if not aws.is_unavailable(exc):
                 raise
@@ -42,38 +39,13 @@ class Command(BaseCommand):
                 f"Cannot {'verify' if check else 'create'} the sessions table {table}: {exc}"
             ) from exc
         if problems:
+            hint = " (run manage.py createsessionstable)" if check else ""
             raise CommandError(
-                f"The sessions table {table} is not as apps.core.provisioning defines it: "
+                f"The sessions table {table} is not as the session store defines it: "
                 + "; ".join(problems)
+                + hint
             )
         self.stdout.write(
             f"{'Created' if created else 'Verified'} the sessions table {table} "
-            f"(on-demand, TTL on {SESSIONS_TTL_ATTRIBUTE})."
+            f"(on-demand, TTL on {TABLE.ttl_attribute})."
         )
-
-
-def table_problems(dynamodb, table):
-    """How the existing table differs from the definition; empty if it matches."""
-    try:
-        described = dynamodb.describe_table(TableName=table)["Table"]
-    except dynamodb.exceptions.ResourceNotFoundException:
-        return ["it does not exist (run manage.py createsessionstable)"]
-    definition = sessions_table_definition(table)
-    problems = []
-    if described["KeySchema"] != definition["KeySchema"]:
-        problems.append(f"key schema is {described['KeySchema']}")
-    types = {a["AttributeName"]: a["AttributeType"] for a in described["AttributeDefinitions"]}
-    for attribute in definition["AttributeDefinitions"]:
-        if types.get(attribute["AttributeName"]) != attribute["AttributeType"]:
-            problems.append(
-                f"{attribute['AttributeName']} is not of type {attribute['AttributeType']}"
-            )
-    billing = described.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
-    if billing != definition["BillingMode"]:
-        problems.append(f"billing mode is {billing}")
-    ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
-        problems.append("TTL is off")
-    elif ttl.get("AttributeName") != SESSIONS_TTL_ATTRIBUTE:
-        problems.append(f"TTL is on {ttl.get('AttributeName')}, not {SESSIONS_TTL_ATTRIBUTE}")
-    return problems

@@ -1,0 +1,208 @@
+"""The cost model's outputs: a text table with the break-even volumes, and a chart.
+
+matplotlib is imported inside ``draw_chart`` only: it is a development dependency, absent from
+the Lambda package, and this module must stay importable without it.
+"""
+
+import math
+
+from deploy.tools.costs.model import average_rps, break_even
+
+CHART_POINTS = 600
+
+
+def volume(requests):
+    """``1e5``, ``3.12e7``: requests a month, short."""
+    return f"{requests:.3g}".replace("e+0", "e").replace("e+", "e")
+
+
+def table_volumes(low, high):
+    """Each power of ten from ``low`` to ``high``, and the two ends."""
+    decades = [
+        10.0**k for k in range(math.ceil(math.log10(low)), math.floor(math.log10(high)) + 1)
+    ]
+    return sorted({low, high, *decades})
+
+
+def crossings(options, low, high):
+    """``(server, lambda_option, requests or None)`` for every server option and Lambda option."""
+    lambdas = [option for option in options if option.kind == "lambda"]
+    return [
+        (server, function, break_even(function.cost, server.cost, low, high))
+        for server in options
+        if server.kind == "server"
+        for function in lambdas
+    ]
+
+
+def text_report(options, found, low, high, inputs, prices):
+    """The table of monthly costs, the break-even lines and the inputs, as text.
+
+    ``found`` is ``crossings(...)``; ``inputs`` is ``[(flag, value, source)]``.
+    """
+    checked = "checked against" if prices.get("verified") else "not yet checked against"
+    lines = [
+        f"Monthly cost in USD, {prices.get('region', 'us-east-1')} list prices as of "
+        f"{prices['as_of']} ({checked} AWS's pricing pages).",
+        "Server options: fleet size (instances or tasks) in parentheses.",
+        "",
+    ]
+    header = ["requests/month", "avg req/s", *(option.name for option in options)]
+    rows = []
+    for requests in table_volumes(low, high):
+        row = [volume(requests), _rate(average_rps(requests))]
+        for option in options:
+            usd, instances = option.monthly(requests)
+            row.append(_usd(usd) + ("" if instances is None else f" ({instances})"))
+        rows.append(row)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        lines.append("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
+
+    lines += [
+        "",
+        f"Break-even: requests/month above which the server option is cheaper, to {volume(high)}:",
+    ]
+    name_width = max(len(server.name) for server, _, _ in found)
+    for server, function, requests in found:
+        prefix = f"  {server.name.ljust(name_width)}  vs {function.name}: "
+        if requests is not None:
+            lines.append(
+                f"{prefix}{volume(requests)} requests/month ({_rate(average_rps(requests))} req/s "
+                f"average), {_usd(server.cost(requests))} USD/month"
+            )
+        elif function.cost(high) < server.cost(high):
+            lines.append(f"{prefix}none, {function.name} is cheaper up to {volume(high)}")
+        else:
+            lines.append(f"{prefix}none, {server.name} is cheaper from {volume(low)}")
+
+    lines += ["", "Inputs:"]
+    flag_width = max(len(flag) for flag, _, _ in inputs)
+    value_width = max(len(str(value)) for _, value, _ in inputs)
+    for flag, value, source in inputs:
+        lines.append(f"  {flag.ljust(flag_width)}  {str(value).ljust(value_width)}  {source}")
+    lines += [
+        "",
+        "Assumptions: 730-hour month; Lambda bills every request at the warm duration, plus its "
+        "START/END/REPORT log lines;",
+        "a server fleet is static, sized for the peak (average x peak-to-average) at the target "
+        "utilisation, one instance serving",
+        "the benchmark's req/s per core times its vCPUs, behind one ALB; burstable (t4g) "
+        "instances pay for CPU above their baseline.",
+        "Left out, the same for every option or outside the model: data transfer out, the "
+        "database, DynamoDB, S3, EBS, NAT, CloudFront.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def draw_chart(path, options, found, low, high, prices, subtitle):
+    """Monthly cost against requests/month (both log scales) with the break-evens marked, as PNG.
+
+    Raises ``ImportError`` when matplotlib is not installed.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(12, 7.5), dpi=110, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    volumes = [low * (high / low) ** (i / CHART_POINTS) for i in range(CHART_POINTS + 1)]
+    colors = {}
+    lambda_styles = iter(("-", "--"))
+    servers = 0
+    for option in options:
+        if option.kind == "lambda":
+            style = {"linewidth": 2.8, "color": "black", "linestyle": next(lambda_styles)}
+        else:
+            style = {
+                "linewidth": 1.6,
+                "color": f"C{servers}",
+                "linestyle": ":" if option.name.startswith("Fargate") else "-",
+            }
+            servers += 1
+        line = axes.plot(volumes, [option.cost(n) for n in volumes], label=option.label, **style)
+        colors[option.name] = line[0].get_color()
+
+    _mark_break_evens(axes, found, colors)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlim(low, high)
+    axes.set_xlabel("requests per month")
+    axes.set_ylabel("USD per month")
+    axes.grid(True, which="major", alpha=0.4)
+    axes.grid(True, which="minor", alpha=0.1)
+    figure.legend(loc="outside lower center", ncols=3, fontsize=9)
+    verified = "" if prices.get("verified") else ", not yet checked against AWS"
+    title = f"Monthly cost by deploy target: list prices as of {prices['as_of']}{verified}"
+    axes.set_title(f"{title}\n{subtitle}", fontsize=11)
+    figure.savefig(path)
+
+
+def _mark_break_evens(axes, found, colors):
+    """A marker on each break-even, labelled in two columns clear of the curves: the first
+    Lambda option's above and left of its markers, the second's below and right of them."""
+    step = 10**-0.17  # one label's height on the log scale of a chart of this size
+    functions = list(dict.fromkeys(function for _, function, _ in found))
+    for place, (function, marker) in enumerate(zip(functions, ("o", "s"), strict=False)):
+        points = [
+            (requests, server.cost(requests), server)
+            for server, other, requests in found
+            if other is function and requests is not None
+        ]
+        if not points:
+            continue
+        # Top label to the rightmost marker, so that the leader lines do not cross.
+        points.sort(key=lambda point: -point[0])
+        if place == 0:
+            x = min(point[0] for point in points) / 2.5
+            top = max(point[1] for point in points) * 10**1.1
+            align, relpos = "right", (1, 0.5)
+        else:
+            x = max(point[0] for point in points) * 1.6
+            top = min(point[1] for point in points) * 10**-0.45
+            align, relpos = "left", (0, 0.5)
+        axes.annotate(
+            f"break-even vs {function.name}",
+            (x, top / step),
+            ha=align,
+            va="center",
+            fontsize=8.5,
+            fontweight="bold",
+        )
+        for index, (requests, usd, server) in enumerate(points):
+            color = colors[server.name]
+            axes.plot(
+                [requests],
+                [usd],
+                marker=marker,
+                markersize=7,
+                color=color,
+                markeredgecolor="black",
+                linestyle="none",
+                zorder=5,
+            )
+            axes.annotate(
+                f"{server.name}: {volume(requests)}",
+                (requests, usd),
+                xytext=(x, top * step**index),
+                textcoords="data",
+                ha=align,
+                va="center",
+                fontsize=8.5,
+                color=color,
+                arrowprops={
+                    "arrowstyle": "-",
+                    "color": color,
+                    "linewidth": 0.7,
+                    "relpos": relpos,
+                    "shrinkB": 4,
+                },
+            )
+
+
+def _usd(usd):
+    return f"{usd:,.0f}" if usd >= 100 else f"{usd:.2f}"
+
+
+def _rate(rps):
+    return f"{rps:,.0f}" if rps >= 100 else f"{rps:.3g}"

@@ -1,0 +1,96 @@
+"""Run the local AWS stack: ``manage.py localaws`` (``make run`` starts it for you)."""
+
+import json
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from deploy.tools.localaws.provision import provision_local_stack
+from deploy.tools.localaws.server import LocalAWS
+from deploy.tools.localaws.snapshot import Snapshot
+
+
+class Command(BaseCommand):
+    help = (
+        "Start moto's server on loopback, provision the sessions table, buckets, user pool "
+        "and demo user, restore the saved state from var/, and save changes until stopped."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=getattr(settings, "LOCALAWS_PORT", 4566))
+        parser.add_argument("--state-dir", default=str(settings.LOCALAWS_STATE_DIR))
+        parser.add_argument(
+            "--origin",
+            action="append",
+            dest="origins",
+            help="Browser origin allowed to upload to the media bucket (repeatable).",
+        )
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="Start nothing: wait until the stack on --port is provisioned, then exit.",
+        )
+
+    def handle(self, *args, port, state_dir, origins, wait, **options):
+        host = settings.LOCALAWS_HOST
+        outputs_file = Path(state_dir) / "outputs.json"
+        if wait:
+            return self._wait_until_ready(host, port, outputs_file)
+        if _answers(host, port):
+            raise CommandError(
+                f"Something already listens on {host}:{port}; is the local AWS stack running "
+                "already? Stop it or pass --port."
+            )
+        # outputs.json doubles as the "provisioned" marker that --wait looks for.
+        outputs_file.unlink(missing_ok=True)
+        stack = LocalAWS(host=host, port=port).start()
+        snapshot = Snapshot(stack.url, settings.AWS_REGION, state_dir)
+        origins = origins or ["http://127.0.0.1:8000", "http://localhost:8000"]
+        outputs = provision_local_stack(stack.url, origins)
+        restored = snapshot.restore()
+        stack.save_changes(snapshot.save)
+        snapshot.save()
+        outputs_file.write_text(json.dumps(outputs, indent=2) + "\n")
+
+        self.stdout.write(
+            f"Local AWS stack on {stack.url} "
+            f"({'state restored from' if restored else 'new state in'} {state_dir})\n"
+            f"  sessions table  {settings.SESSIONS_TABLE}\n"
+            f"  media bucket    {settings.MEDIA_BUCKET}\n"
+            f"  user pool       {outputs['COGNITO_USER_POOL_ID']}\n"
+            f"  app client      {outputs['COGNITO_APP_CLIENT_ID'][0]}\n"
+            f"  demo login      {settings.LOCALAWS_DEMO_USERNAME} / "
+            f"{settings.LOCALAWS_DEMO_PASSWORD}\n"
+            "Ready. Ctrl-C stops it; the state is kept."
+        )
+        self.stdout.flush()
+        stopped = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopped.set())
+        stopped.wait()
+        stack.stop()
+        self.stdout.write("Local AWS stack stopped; state saved.")
+
+    def _wait_until_ready(self, host, port, outputs_file, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if outputs_file.exists() and _answers(host, port):
+                return
+            time.sleep(0.2)
+        raise CommandError(
+            f"The local AWS stack on {host}:{port} was not ready within {timeout:.0f}s."
+        )
+
+
+def _answers(host, port):
+    """True if something accepts connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False

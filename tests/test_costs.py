@@ -1,0 +1,442 @@
+"""The cost model (deploy/tools/costs) and ``manage.py costmodel``: costs computed by hand,
+break-evens where the curves cross, the command's outputs and its refusals.
+
+The model's tests use their own round prices, so updating prices.json never breaks them.
+"""
+
+import copy
+import io
+import json
+import re
+import sys
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from deploy.tools.costs import model
+from deploy.tools.costs.prices import DEFAULT_PRICES, PricesError, load_prices
+from deploy.tools.costs.report import volume
+from tests.fixtures import ROOT, run_python, subprocess_env
+
+PRICES = {
+    "as_of": "2030-01-01",
+    "sources": ["https://aws.amazon.com/lambda/pricing/"],
+    "lambda": {
+        "usd_per_million_requests": 0.2,
+        "usd_per_gb_second": {
+            "x86_64": [{"up_to": 1000, "usd": 0.00002}, {"up_to": None, "usd": 0.00001}],
+            "arm64": [{"up_to": None, "usd": 0.000016}],
+        },
+        "free_tier": {"requests": 1_000_000, "gb_seconds": 400_000},
+    },
+    "api_gateway": {
+        "rest_v1_usd_per_million_requests": [
+            {"up_to": 333, "usd": 3.5},
+            {"up_to": 1000, "usd": 2.8},
+            {"up_to": None, "usd": 2.38},
+        ],
+        "http_v2_usd_per_million_requests": [
+            {"up_to": 300, "usd": 1.0},
+            {"up_to": None, "usd": 0.9},
+        ],
+    },
+    "cloudwatch_logs": {"usd_per_gb_ingested": 0.5, "lambda_platform_bytes_per_invocation": 300},
+    "ec2": {
+        "instances": {
+            "m.large": {"vcpu": 2, "memory_gib": 8, "usd_per_hour": 0.1},
+            "t.small": {"vcpu": 2, "memory_gib": 2, "usd_per_hour": 0.02, "baseline_cpu": 0.2},
+        },
+        "burstable_surplus_usd_per_vcpu_hour": 0.04,
+    },
+    "alb": {
+        "usd_per_hour": 0.02,
+        "usd_per_lcu_hour": 0.01,
+        "lcu_new_connections_per_second": 25,
+        "lcu_processed_gb_per_hour": 1,
+    },
+    "fargate": {
+        "task": {"vcpu": 1, "memory_gb": 2},
+        "x86_64": {"usd_per_vcpu_hour": 0.04, "usd_per_gb_hour": 0.005},
+        "arm64": {"usd_per_vcpu_hour": 0.03, "usd_per_gb_hour": 0.004},
+    },
+}
+MONTH = model.SECONDS_PER_MONTH  # requests a month at 1 request/s
+
+
+def workload(**overrides):
+    values = {
+        "duration_ms": 15,
+        "memory_mb": 1024,
+        "arch": "x86_64",
+        "server_rps": 400,
+        "server_cores": 2,
+    }
+    return model.Workload(**{**values, **overrides})
+
+
+# The fleet examples: 50 req/s per vCPU, half of it used, peaks twice the average.
+FLEET_TRAFFIC = model.Traffic(peak_to_average=2, utilisation=0.5, min_instances=2, response_kb=30)
+
+
+def test_lambda_bills_each_request_rounded_up_to_the_millisecond():
+    # 1e6 x 13 ms x 1 GB = 13,000 GB-s: 1,000 at 0.00002 + 12,000 at 0.00001 = 0.14;
+    # requests 0.20; START/END/REPORT lines 1e6 x 300 B = 0.3 GB at 0.50 = 0.15.
+    assert model.lambda_cost(1e6, workload(duration_ms=12.3), PRICES) == pytest.approx(0.49)
+    assert model.lambda_cost(1e6, workload(duration_ms=13), PRICES) == pytest.approx(0.49)
+    # Half the memory: 6,500 GB-s = 0.02 + 5,500 x 0.00001 = 0.075.
+    assert model.lambda_cost(1e6, workload(duration_ms=13, memory_mb=512), PRICES) == (
+        pytest.approx(0.425)
+    )
+
+
+def test_lambda_on_arm64_uses_its_own_duration_price():
+    # 1e6 x 10 ms x 2 GB = 20,000 GB-s at 0.000016 = 0.32, + 0.20 + 0.15.
+    cost = model.lambda_cost(1e6, workload(duration_ms=10, memory_mb=2048, arch="arm64"), PRICES)
+    assert cost == pytest.approx(0.67)
+
+
+def test_the_free_tier_comes_off_only_when_asked():
+    # 2e6 x 100 ms x 1 GB = 200,000 GB-s, all free; 1e6 requests billed; logs are never free.
+    free = workload(duration_ms=100, free_tier=True)
+    assert model.lambda_cost(2e6, free, PRICES) == pytest.approx(0.2 + 0.3)
+    # Without it: 0.40 + (0.02 + 199,000 x 0.00001) + 0.30.
+    assert model.lambda_cost(2e6, workload(duration_ms=100), PRICES) == pytest.approx(2.71)
+
+
+def test_api_gateway_tiers():
+    assert model.api_gateway_cost(100e6, "rest_v1", PRICES) == pytest.approx(350)
+    # 500 million crosses REST's first tier: 333 x 3.50 + 167 x 2.80.
+    assert model.api_gateway_cost(500e6, "rest_v1", PRICES) == pytest.approx(1633.1)
+    # and HTTP's: 300 x 1.00 + 200 x 0.90.
+    assert model.api_gateway_cost(500e6, "http_v2", PRICES) == pytest.approx(480)
+    assert model.api_gateway_cost(0, "http_v2", PRICES) == 0
+
+
+@pytest.mark.parametrize(
+    ("average_rps", "instances"),
+    [
+        (60, 3),  # peak 120 / (100 x 0.5) = 2.4: rounded up
+        (75, 3),  # peak 150 / 50 = 3 exactly
+        (75.01, 4),
+        (1, 2),  # the minimum for availability
+    ],
+)
+def test_fleet_size_covers_the_peak_at_the_target_utilisation(average_rps, instances):
+    assert model.fleet_size(average_rps * MONTH, 100, FLEET_TRAFFIC) == instances
+
+
+def test_an_exact_fit_buys_no_instance_for_floating_point_noise():
+    traffic = model.Traffic(peak_to_average=3, utilisation=0.6)
+    # 11 instances of 117.71 req/s at 60% make 11.000000000000002 without rounding.
+    requests = 11 * 117.71 * 0.6 / 3 * MONTH
+    assert model.fleet_size(requests, 117.71, traffic) == 11
+    assert model.fleet_size(requests * 1.0001, 117.71, traffic) == 12
+
+
+def test_a_fleet_of_one_is_allowed_when_asked():
+    traffic = model.Traffic(peak_to_average=2, utilisation=0.5, min_instances=1)
+    assert model.fleet_size(1 * MONTH, 100, traffic) == 1
+
+
+def test_server_cost_is_the_fleet_plus_the_load_balancer():
+    # m.large: 2 vCPU x 50 req/s = 100 req/s; 60 req/s average -> 3 instances (above).
+    usd, instances = model.server_cost(
+        60 * MONTH, 2, 0.1, workload(server_rps=100), FLEET_TRAFFIC, PRICES
+    )
+    assert instances == 3
+    # ALB: 60 req/s x 3600 s x 30 kB = 6.48 GB/h = 6.48 LCU (connections: 60 / 25 = 2.4).
+    alb = 730 * (0.02 + 6.48 * 0.01)
+    assert usd == pytest.approx(730 * 3 * 0.1 + alb)
+
+
+def test_the_load_balancer_counts_connections_when_responses_are_small():
+    traffic = model.Traffic(response_kb=1)
+    # 0.216 GB/h of bytes, but 60 new connections/s = 2.4 LCU.
+    assert model.alb_cost(60 * MONTH, traffic, PRICES) == pytest.approx(730 * (0.02 + 0.024))
+
+
+def test_burstable_instances_pay_for_cpu_above_their_baseline():
+    traffic = model.Traffic(peak_to_average=1, utilisation=1, min_instances=2, response_kb=30)
+    # 60 req/s on 2 x 100 req/s: 30% CPU, 10 points above the baseline on 2 x 2 vCPU.
+    usd, instances = model.server_cost(
+        60 * MONTH, 2, 0.02, workload(server_rps=100), traffic, PRICES, baseline_cpu=0.2
+    )
+    assert instances == 2
+    surplus = 0.1 * 2 * 2 * 0.04
+    assert usd == pytest.approx(
+        730 * (2 * 0.02 + surplus) + model.alb_cost(60 * MONTH, traffic, PRICES)
+    )
+    # At the baseline nothing is added.
+    usd, _ = model.server_cost(
+        40 * MONTH, 2, 0.02, workload(server_rps=100), traffic, PRICES, baseline_cpu=0.2
+    )
+    assert usd == pytest.approx(730 * 2 * 0.02 + model.alb_cost(40 * MONTH, traffic, PRICES))
+
+
+def test_options_cover_both_apis_every_instance_type_and_fargate_per_arch():
+    options = model.options(workload(), model.Traffic(), PRICES)
+    assert [(option.name, option.kind) for option in options] == [
+        ("Lambda+REST v1", "lambda"),
+        ("Lambda+HTTP v2", "lambda"),
+        ("m.large", "server"),
+        ("t.small", "server"),
+        ("Fargate x86", "server"),
+        ("Fargate arm", "server"),
+    ]
+    fargate_arm = options[-1]
+    # 1 vCPU x 0.03 + 2 GB x 0.004 an hour per task, 2 tasks at low traffic.
+    alb = model.alb_cost(1e5, model.Traffic(), PRICES)
+    assert fargate_arm.monthly(1e5) == (pytest.approx(730 * 2 * 0.038 + alb), 2)
+    http = options[1]
+    assert http.monthly(1e6) == (
+        pytest.approx(model.lambda_cost(1e6, workload(), PRICES) + 1.0),
+        None,
+    )
+
+
+def test_break_even_of_straight_lines_is_where_they_meet():
+    assert model.break_even(lambda n: n * 1e-6, lambda n: 100.0, 1e5, 1e10) == pytest.approx(1e8)
+
+
+def test_break_even_is_the_last_crossing_when_a_step_puts_the_server_above_again():
+    def server(n):
+        return 100.0 if n < 2e8 else 300.0
+
+    # Lambda passes 100 at 1e8, the server steps to 300 at 2e8, Lambda passes it at 3e8.
+    assert model.break_even(lambda n: n * 1e-6, server, 1e5, 1e10) == pytest.approx(3e8)
+
+
+def test_no_break_even_when_one_side_is_cheaper_throughout():
+    assert model.break_even(lambda n: n * 1e-6, lambda n: 1e9, 1e5, 1e10) is None
+    assert model.break_even(lambda n: n * 1e-6, lambda n: 0.0, 1e5, 1e10) is None
+
+
+def test_break_even_of_lambda_and_a_fleet_is_where_their_costs_cross():
+    traffic = model.Traffic()
+    options = {option.name: option for option in model.options(workload(), traffic, PRICES)}
+    http, server = options["Lambda+HTTP v2"], options["m.large"]
+    found = model.break_even(http.cost, server.cost, 1e5, 1e10)
+    # By hand, with the minimum 2 instances (400 req/s each, far above the peak):
+    # server = 730 x (2 x 0.1 + 0.02) + 730 x 0.01 LCU-hours x 0.108 GB/h per req/s x N / MONTH;
+    # Lambda + HTTP = N x (0.2e-6 + 0.015 GB-s x 1e-5 + 300e-9 GB x 0.5 + 1e-6) + 0.01
+    # (the first 1,000 GB-s cost 0.00001 more each).
+    lambda_per_request = 0.2e-6 + 0.015 * 1e-5 + 300e-9 * 0.5 + 1e-6
+    alb_per_request = 730 * 0.01 * 0.108 / MONTH
+    expected = (730 * 0.22 - 0.01) / (lambda_per_request - alb_per_request)
+    assert found == pytest.approx(expected, rel=1e-6)
+    assert server.monthly(found)[1] == 2
+    for name, option in options.items():
+        if option.kind != "server":
+            continue
+        for function in (options["Lambda+REST v1"], http):
+            crossing = model.break_even(function.cost, option.cost, 1e5, 1e10)
+            assert crossing is not None, name
+            assert function.cost(crossing) == pytest.approx(option.cost(crossing), rel=0.01)
+            assert function.cost(crossing * 0.99) < option.cost(crossing * 0.99)
+            assert function.cost(crossing * 1.01) > option.cost(crossing * 1.01)
+
+
+def test_the_committed_price_file_is_complete_and_dated():
+    prices = load_prices(DEFAULT_PRICES)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", prices["as_of"])
+    assert all(source.startswith("https://aws.amazon.com/") for source in prices["sources"])
+    assert {"t4g.small", "m7g.large", "m7i.large"} <= set(prices["ec2"]["instances"])
+
+
+def write_prices(path, prices):
+    path.write_text(json.dumps(prices))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda p: p.pop("alb"), r"alb\.usd_per_hour is missing"),
+        (lambda p: p.pop("as_of"), r"as_of .* is missing"),
+        (lambda p: p["ec2"]["instances"]["m.large"].pop("vcpu"), r"m\.large\.vcpu is missing"),
+        (lambda p: p["lambda"].update(usd_per_million_requests="0.2"), r"is not a number"),
+        (
+            lambda p: p["api_gateway"]["http_v2_usd_per_million_requests"][-1].update(up_to=900),
+            r"http_v2_usd_per_million_requests: the last tier needs up_to null",
+        ),
+        (
+            lambda p: p["api_gateway"]["rest_v1_usd_per_million_requests"][1].update(up_to=100),
+            r"up_to must increase",
+        ),
+        (lambda p: p["alb"].update(lcu_processed_gb_per_hour=0), r"must be > 0"),
+    ],
+)
+def test_an_incomplete_price_file_is_named_on_load(tmp_path, damage, reason):
+    prices = copy.deepcopy(PRICES)
+    damage(prices)
+    with pytest.raises(PricesError, match=reason):
+        load_prices(write_prices(tmp_path / "prices.json", prices))
+
+
+def test_a_price_file_that_is_not_json_or_absent(tmp_path):
+    (tmp_path / "prices.json").write_text("{not json")
+    with pytest.raises(PricesError, match="not valid JSON"):
+        load_prices(tmp_path / "prices.json")
+    with pytest.raises(PricesError, match="Cannot read"):
+        load_prices(tmp_path / "absent.json")
+
+
+# Every input as a flag: the command needs no file but the prices.
+ALL_FLAGS = [
+    "--duration-ms", "15", "--memory-mb", "1024", "--arch", "x86_64",
+    "--server-rps", "400", "--server-cores", "2",
+]  # fmt: skip
+
+
+def costmodel(*args):
+    out = io.StringIO()
+    call_command("costmodel", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_command_writes_the_chart_and_the_table(tmp_path):
+    prices = write_prices(tmp_path / "prices.json", PRICES)
+    output = tmp_path / "out"
+    printed = costmodel(*ALL_FLAGS, "--prices", str(prices), "--output", str(output))
+
+    png = (output / "costmodel.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png) > 30_000
+    text = (output / "costmodel.txt").read_text()
+    assert text in printed
+    assert "as of 2030-01-01 (not yet checked against" in text
+    options = {
+        option.name: option for option in model.options(workload(), model.Traffic(), PRICES)
+    }
+    # The 1e8 row: every option's cost, servers with their fleet size.
+    row = next(line for line in text.splitlines() if line.lstrip().startswith("1e8 "))
+    m_large = options["m.large"].cost(1e8)
+    assert re.search(rf"\s{m_large:.0f} \(2\)\s", row), row
+    assert f"{options['Lambda+REST v1'].cost(1e8):.0f}" in row
+    # One break-even line per server option and API, at the model's crossing.
+    for server in ("m.large", "t.small", "Fargate x86", "Fargate arm"):
+        for api in ("Lambda+REST v1", "Lambda+HTTP v2"):
+            crossing = model.break_even(options[api].cost, options[server].cost, 1e5, 1e10)
+            assert re.search(
+                rf"^  {re.escape(server)} +vs {re.escape(api)}: {volume(crossing)} requests/month",
+                text,
+                re.MULTILINE,
+            )
+    assert re.search(r"^  --server-rps +400 +flag$", text, re.MULTILINE)
+    assert re.search(r"^  --utilisation +0\.6 +default$", text, re.MULTILINE)
+
+
+def test_command_defaults_come_from_the_bench_results_and_zappa_settings(tmp_path):
+    text = costmodel("--duration-ms", "15", "--output", str(tmp_path))
+    bench = json.loads((ROOT / "bench/results/server_load.json").read_text())
+    rps = bench["results"]["amphibian home page /en/"]["requests_per_second"]
+    stage = json.loads((ROOT / "zappa_settings.json").read_text())["prod"]
+    assert re.search(
+        rf"--server-rps +{rps:g} +bench/results/server_load.json, amphibian home page", text
+    )
+    assert re.search(
+        rf"--server-cores +{bench['machine']['cores']:g} +bench/results/server_load.json", text
+    )
+    assert re.search(
+        rf"--memory-mb +{stage['memory_size']} +zappa_settings.json, stage prod", text
+    )
+    assert re.search(r"--prices +deploy/tools/costs/prices.json +as of \d{4}-\d{2}-\d{2}", text)
+    assert (tmp_path / "costmodel.png").exists()
+
+
+def test_flags_replace_missing_bench_files(settings, tmp_path):
+    settings.BASE_DIR = tmp_path
+    text = costmodel(*ALL_FLAGS, "--output", str(tmp_path), "--from", "1e6", "--to", "1e8")
+    rows = [line.split()[0] for line in text.splitlines() if re.match(r"\s+1e\d ", line)]
+    assert rows == ["1e6", "1e7", "1e8"]
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--duration-ms", "0"], r"--duration-ms must be a number > 0, got 0\.0 \(flag\)"),
+        (["--memory-mb", "-512"], r"--memory-mb must be a number > 0"),
+        (["--server-rps", "0"], r"--server-rps must be a number > 0"),
+        (["--server-cores", "-2"], r"--server-cores must be a number > 0"),
+        (["--min-instances", "0"], r"--min-instances must be a number > 0"),
+        (["--response-kb", "-1"], r"--response-kb must be a number > 0"),
+        (["--utilisation", "1.5"], r"--utilisation is a share of capacity, at most 1"),
+        (["--peak-to-average", "0.5"], r"--peak-to-average is at least 1"),
+        (["--from", "1e9", "--to", "1e8"], r"--from \(1e\+09\) must be below --to"),
+    ],
+)
+def test_bad_numbers_are_refused_with_the_reason(tmp_path, args, reason):
+    with pytest.raises(CommandError, match=reason):
+        costmodel(*ALL_FLAGS, *args, "--output", str(tmp_path))
+    assert not (tmp_path / "costmodel.txt").exists()
+
+
+def test_without_a_duration_it_is_estimated_from_the_server_benchmark(tmp_path):
+    text = costmodel("--output", str(tmp_path))
+    bench = json.loads((ROOT / "bench/results/server_load.json").read_text())
+    rps = bench["results"]["amphibian home page /en/"]["requests_per_second"]
+    memory = json.loads((ROOT / "zappa_settings.json").read_text())["prod"]["memory_size"]
+    # cores / rps seconds of CPU per page, at memory/1769 of a vCPU.
+    expected = bench["machine"]["cores"] / rps * 1000 / (memory / 1769)
+    assert re.search(
+        rf"^  --duration-ms +{round(expected, 1):g} +server CPU per page at {memory}/1769",
+        text,
+        re.MULTILINE,
+    )
+
+
+def test_the_duration_estimate_uses_at_most_one_vcpu():
+    assert model.duration_from_server(100, 2, 1769) == pytest.approx(20)
+    assert model.duration_from_server(100, 2, 884.5) == pytest.approx(40)
+    assert model.duration_from_server(100, 2, 10240) == pytest.approx(20)
+
+
+def test_missing_bench_files_without_flags_are_named(settings, tmp_path):
+    settings.BASE_DIR = tmp_path
+    with pytest.raises(CommandError, match=r"zappa_settings\.json is missing: pass --memory-mb"):
+        costmodel("--duration-ms", "15", "--output", str(tmp_path))
+    with pytest.raises(
+        CommandError, match=r"server_load\.json is missing: run `make bench-server`, or pass"
+    ):
+        costmodel("--duration-ms", "15", "--memory-mb", "512", "--arch", "arm64")
+
+
+def test_a_bench_file_without_the_page_result_is_named(settings, tmp_path):
+    settings.BASE_DIR = tmp_path
+    (tmp_path / "bench/results").mkdir(parents=True)
+    (tmp_path / "bench/results/server_load.json").write_text(json.dumps({"results": {}}))
+    with pytest.raises(CommandError, match=r"no 'amphibian home page /en/' requests_per_second"):
+        costmodel("--duration-ms", "15", "--memory-mb", "512", "--arch", "arm64")
+
+
+def test_an_unknown_zappa_stage_is_named(tmp_path):
+    with pytest.raises(CommandError, match=r"no stage 'staging'"):
+        costmodel("--duration-ms", "15", "--stage", "staging", "--output", str(tmp_path))
+
+
+def test_an_incomplete_price_file_is_a_command_error(tmp_path):
+    prices = copy.deepcopy(PRICES)
+    del prices["fargate"]["arm64"]
+    path = write_prices(tmp_path / "prices.json", prices)
+    with pytest.raises(CommandError, match=r"fargate\.arm64\.usd_per_vcpu_hour is missing"):
+        costmodel(*ALL_FLAGS, "--prices", str(path), "--output", str(tmp_path))
+
+
+def test_without_matplotlib_the_table_is_still_written(monkeypatch, tmp_path):
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(CommandError, match=r"pip install matplotlib`, or run this from the dev"):
+        costmodel(*ALL_FLAGS, "--output", str(tmp_path))
+    assert "Break-even" in (tmp_path / "costmodel.txt").read_text()
+    assert not (tmp_path / "costmodel.png").exists()
+
+
+def test_the_command_does_not_import_matplotlib():
+    result = run_python(
+        "import sys, django; django.setup(); "
+        "import deploy.tools.management.commands.costmodel; "
+        "print('matplotlib' in sys.modules)",
+        subprocess_env(DJANGO_SETTINGS_MODULE="project.settings.test"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
