@@ -8,6 +8,7 @@ from django.conf import settings
 
 from tests.fixtures import free_port
 from tests.server_target import Browser, Database, server_env, smoke_scenario, wait_for_health
+from tests.support.shipped import developer_files
 
 pytestmark = pytest.mark.container
 
@@ -42,6 +43,18 @@ def test_image_runs_as_non_root_without_compilers(podman, container_image):
         *("-c", "id -un; command -v gcc cc make || true"),
     )
     assert result.stdout.split() == ["amphibian"], result.stdout + result.stderr
+
+
+def test_image_carries_no_developer_tools(podman, container_image):
+    listing = podman(
+        *("run", "--rm", "--entrypoint", "sh", container_image),
+        "-c",
+        "cd /opt/amphibian/app && find . -type f | cut -c3- && "
+        "cd /opt/amphibian/venv/lib/python3*/site-packages && find . -maxdepth 2 | cut -c3-",
+    )
+    names = listing.stdout.split()
+    assert "apps/core/aws.py" in names and "django/http" in names, listing.stderr
+    assert developer_files(names) == []
 
 
 def test_container_serves_the_smoke_scenario(container, podman):

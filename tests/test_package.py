@@ -28,6 +28,7 @@ from tests.fixtures import (
     subprocess_env,
 )
 from tests.lambda_package import build_package
+from tests.support.shipped import developer_files
 
 STAGES = json.loads((ROOT / "zappa_settings.json").read_text())
 REQUIRED = {
@@ -192,6 +193,7 @@ def test_package_is_lean_and_within_lambda_limits(built_package):
     tops = {name.split("/")[0] for name in names}
     assert not tops & {"boto3", "botocore", "troposphere", "click", "setuptools", "yaml"}
     assert not [name for name in names if "/tests/" in name or name.startswith("bench/")]
+    assert developer_files(names) == []
     assert "deploy/lambda/handler.py" in names and "zappa_settings.py" in names
     assert "deploy/lambda/__pycache__/handler.cpython-311.pyc" in names
     # Static files are in the bucket: the manifest ships, the files do not.
@@ -258,3 +260,16 @@ def test_zappa_manage_migrate_runs_in_the_built_package(built_package, tmp_path)
     with sqlite3.connect(database) as connection:
         applied = {app for (app,) in connection.execute("SELECT app FROM django_migrations")}
     assert {"auth", "contenttypes", "admin", "accounts", "files"} <= applied
+
+
+def test_the_shipped_check_catches_a_packaged_tool():
+    names = [
+        "apps/core/aws.py",
+        "deploy/lambda/handler.py",
+        "deploy/tools/localaws/server.py",
+        "moto/core/models.pyc",
+        "awslambdaric-3.0.dist-info/METADATA",
+        "matplotlib/pyplot.pyc",
+        "deploy/tools/costs/prices.json",
+    ]
+    assert developer_files(names) == sorted(names[2:])

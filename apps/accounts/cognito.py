@@ -168,10 +168,11 @@ def secret_hash(username):
 def _call_api(operation, **params):
     client = aws.client("cognito-idp")
     try:
-        return getattr(client, operation)(**params)
+        with aws.unavailable_as(CognitoUnavailable):
+            return getattr(client, operation)(**params)
+    except CognitoUnavailable:
+        raise
     except Exception as exc:
-        if aws.is_unavailable(exc):
-            raise CognitoUnavailable(str(exc)) from exc
         code = getattr(exc, "response", {}).get("Error", {}).get("Code")
         if code:
             raise CognitoRejected(code, str(exc)) from exc

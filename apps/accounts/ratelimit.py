@@ -1,32 +1,21 @@
-"""Failed-login throttling per username + client address, in Django's cache.
-
-With the default per-process cache the limit holds per instance; point CACHES at a shared
-cache to make it global across Lambda instances or servers.
-"""
-
-import hashlib
+"""Failed-login throttling per username + client address (``apps.core.limits``)."""
 
 from django.conf import settings
-from django.core.cache import cache
+
+from apps.core import limits
 
 
-def _key(username, address):
-    raw = f"{username.strip().lower()}|{address}".encode()
-    return "login-failures:" + hashlib.sha256(raw).hexdigest()
+def _counter(username, address):
+    return limits.key("login-failures", username.strip().lower(), address)
 
 
 def is_locked(username, address):
-    return cache.get(_key(username, address), 0) >= settings.LOGIN_FAILURE_LIMIT
+    return limits.count(_counter(username, address)) >= settings.LOGIN_FAILURE_LIMIT
 
 
 def record_failure(username, address):
-    key = _key(username, address)
-    if not cache.add(key, 1, settings.LOGIN_FAILURE_WINDOW):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, settings.LOGIN_FAILURE_WINDOW)
+    limits.hit(_counter(username, address), settings.LOGIN_FAILURE_WINDOW)
 
 
 def clear(username, address):
-    cache.delete(_key(username, address))
+    limits.reset(_counter(username, address))

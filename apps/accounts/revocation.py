@@ -51,32 +51,21 @@ class DynamoDBDenyList(DenyList):
             }
         }
         now = time.time()
-        try:
+        with aws.unavailable_as(DenyListUnavailable):
             while request:
                 response = aws.client("dynamodb").batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(table, []):
                     if float(item[TTL_ATTRIBUTE]["N"]) > now:
                         return True
                 request = response.get("UnprocessedKeys") or {}
-        except Exception as exc:
-            if aws.is_unavailable(exc):
-                raise DenyListUnavailable(str(exc)) from exc
-            raise
         return False
 
     def revoke(self, jti, expires_at):
-        try:
+        with aws.unavailable_as(DenyListUnavailable):
             aws.client("dynamodb").put_item(
                 TableName=settings.TOKEN_DENYLIST_TABLE,
-                Item={
-                    KEY_ATTRIBUTE: {"S": jti},
-                    TTL_ATTRIBUTE: {"N": str(int(expires_at))},
-                },
+                Item={**TABLE.key(jti), TTL_ATTRIBUTE: {"N": str(int(expires_at))}},
             )
-        except Exception as exc:
-            if aws.is_unavailable(exc):
-                raise DenyListUnavailable(str(exc)) from exc
-            raise
 
 
 def deny_list():

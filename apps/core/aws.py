@@ -7,6 +7,7 @@ client has explicit timeouts and botocore's ``standard`` retry mode.
 """
 
 import threading
+from contextlib import contextmanager
 
 from django.conf import settings
 
@@ -25,6 +26,7 @@ _SERVICE_IDS = {
 
 _clients = {}
 _lock = threading.Lock()
+_thread = threading.local()
 
 
 def endpoint_url(service):
@@ -74,15 +76,8 @@ def credentials():
     return {}
 
 
-def client(service, *, connect_timeout=None, read_timeout=None, max_attempts=None, endpoint=None):
-    """A cached boto3 client for ``service`` built from the current settings.
-
-    Pass shorter timeouts or fewer attempts for latency-critical calls (health checks),
-    or an explicit ``endpoint`` (the local stack talking to itself); each distinct
-    combination is its own cached client.
-    """
-    endpoint = endpoint or endpoint_url(service)
-    key = (
+def _config_key(service, endpoint, connect_timeout, read_timeout, max_attempts):
+    return (
         service,
         settings.AWS_REGION,
         endpoint,
@@ -91,33 +86,56 @@ def client(service, *, connect_timeout=None, read_timeout=None, max_attempts=Non
         read_timeout or settings.AWS_READ_TIMEOUT,
         max_attempts or settings.AWS_MAX_ATTEMPTS,
     )
+
+
+def client(service, *, connect_timeout=None, read_timeout=None, max_attempts=None, endpoint=None):
+    """A cached boto3 client for ``service`` built from the current settings.
+
+    Pass shorter timeouts or fewer attempts for latency-critical calls (health checks),
+    or an explicit ``endpoint`` (the local stack talking to itself); each distinct
+    combination is its own cached client.
+    """
+    endpoint = endpoint or endpoint_url(service)
+    timeouts = {
+        "connect_timeout": connect_timeout,
+        "read_timeout": read_timeout,
+        "max_attempts": max_attempts,
+    }
+    key = _config_key(service, endpoint, **timeouts)
     found = _clients.get(key)
     if found is not None:
         return found
     with _lock:
         found = _clients.get(key)
         if found is None:
-            found = _clients[key] = _create_client(
+            found = _clients[key] = _session().client(
                 service,
-                endpoint,
-                connect_timeout=connect_timeout,
-                read_timeout=read_timeout,
-                max_attempts=max_attempts,
+                endpoint_url=endpoint,
+                config=client_config(service, **timeouts),
+                **credentials(),
             )
         return found
 
 
-def _create_client(service, endpoint, **config):
+def resource(service):
+    """A boto3 resource for ``service``, configured as ``client`` is (django-storages works on
+    resources). Resources are not thread-safe: one per thread and configuration."""
+    endpoint = endpoint_url(service)
+    key = _config_key(service, endpoint, None, None, None)
+    cache = _thread.__dict__.setdefault("resources", {})
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _session().resource(
+            service, endpoint_url=endpoint, config=client_config(service), **credentials()
+        )
+    return found
+
+
+def _session():
     import boto3.session
 
     # A private session: boto3's default session is not thread-safe to create clients from.
-    session = boto3.session.Session()
-    return session.client(
-        service,
-        endpoint_url=endpoint,
-        config=client_config(service, **config),
-        **credentials(),
-    )
+    return boto3.session.Session()
 
 
 def pages(client, method, key, **kwargs):
@@ -142,6 +160,21 @@ _UNAVAILABLE_CODES = frozenset(
         "NoSuchBucket",
     }
 )
+
+
+@contextmanager
+def unavailable_as(error, describe=str):
+    """Re-raise, inside the block, an error that means AWS is down as ``error(describe(exc))``.
+
+    Only what ``is_unavailable`` recognises changes; anything else (a bad request, a bug)
+    passes unchanged, so it is never mistaken for an outage.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        raise error(describe(exc)) from exc
 
 
 def is_unavailable(exc):

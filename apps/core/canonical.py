@@ -11,8 +11,6 @@ from django.conf import settings
 from django.urls import Resolver404, get_resolver, translate_url
 from django.utils import translation
 
-from apps.core import languages
-
 
 def effective_host(request):
     """The host the visitor asked for, not validated (it is only compared, never echoed).
@@ -48,12 +46,13 @@ def canonical_path(request):
     visitor's language version of that page (``/de/ueber-uns/``).
     """
     path = request.path_info
-    language = languages.for_request(request)
+    language = translation.get_language_from_request(request)
     in_path = translation.get_language_from_path(path)
     if request.method not in ("GET", "HEAD") or _resolves(request, path, in_path or language):
         return None, False
     if not in_path:
-        slug_languages = [language] + [code for code in languages.supported() if code != language]
+        others = [code for code, _ in settings.LANGUAGES if code != language]
+        slug_languages = [language, *others]
         for slug_language in slug_languages:
             for candidate in _with_slash(f"/{slug_language}{path}"):
                 if _resolves(request, candidate, slug_language):
@@ -95,5 +94,8 @@ def canonical_redirect(request):
 
 
 def language_for(request):
-    """The URL's language for prefixed pages, else the visitor's."""
-    return translation.get_language_from_path(request.path_info) or languages.for_request(request)
+    """The URL's language for prefixed pages, else the visitor's (Django's negotiation: the
+    language cookie, then Accept-Language with q-values and ``*``, then LANGUAGE_CODE)."""
+    return translation.get_language_from_path(
+        request.path_info
+    ) or translation.get_language_from_request(request)

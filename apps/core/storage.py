@@ -1,38 +1,44 @@
-"""S3 storages configured from the project's settings when first used (never at import)."""
+"""S3 storages on the project's AWS clients, configured from settings when used, not at import."""
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.files.storage import FileSystemStorage
 from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 from apps.core import aws
 
 
 class ProjectS3Storage(S3Storage):
-    """django-storages' S3 backend with the project's region, endpoint, timeouts and keys."""
+    """django-storages' S3 backend on ``apps.core.aws``: region, endpoint, timeouts, retries
+    and keys come from the settings when a call is made, as for every AWS client here."""
 
     def get_default_settings(self):
         defaults = super().get_default_settings()
-        defaults.update(
-            region_name=settings.AWS_REGION,
-            endpoint_url=aws.endpoint_url("s3"),
-            client_config=aws.client_config("s3"),
-            default_acl=None,  # buckets with ACLs disabled refuse any ACL
-        )
-        credentials = aws.credentials()
-        if credentials:
-            defaults.update(
-                access_key=credentials["aws_access_key_id"],
-                secret_key=credentials["aws_secret_access_key"],
-            )
+        defaults.update(default_acl=None)  # buckets with ACLs disabled refuse any ACL
         return defaults
+
+    @property
+    def connection(self):
+        return aws.resource("s3")
+
+    @property
+    def bucket(self):
+        return self.connection.Bucket(self.bucket_name)
+
+    def key(self, name):
+        """The object key ``name`` is stored under."""
+        return self._normalize_name(clean_name(name))
 
 
 class MediaStorage(ProjectS3Storage):
-    """Private media on every target (the local stack locally).
+    """Private media on every target (the local stack locally): the one route to MEDIA_BUCKET.
 
-    Objects are reached through short-lived signed URLs; an upload never overwrites an
-    existing key.
+    Objects are reached through short-lived signed URLs (``url``, MEDIA_URL_EXPIRY); ``save``
+    never overwrites an existing key. For what the Storage API has no words for, S3's own:
+    a browser's direct upload (``presigned_post``), the first bytes of an object
+    (``read_head``), a streamed read (``open_stream``) and a write to a key the caller chose
+    (``put``).
     """
 
     def get_default_settings(self):
@@ -44,6 +50,50 @@ class MediaStorage(ProjectS3Storage):
             file_overwrite=False,
         )
         return defaults
+
+    @property
+    def _client(self):
+        return self.connection.meta.client
+
+    def presigned_post(self, name, *, content_type, max_bytes, expires):
+        """Fields and URL for a browser to POST ``name`` itself: of ``content_type`` and
+        1 to ``max_bytes`` bytes, for ``expires`` seconds (S3 enforces the policy)."""
+        return self._client.generate_presigned_post(
+            Bucket=self.bucket_name,
+            Key=self.key(name),
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires,
+        )
+
+    def read_head(self, name, length):
+        """The first ``length`` bytes of ``name``, in one ranged GET."""
+        response = self._get(name, Range=f"bytes=0-{length - 1}")
+        return response["Body"].read()
+
+    def open_stream(self, name):
+        """The body of ``name`` as a stream (``.read(n)``), nothing buffered on disk."""
+        return self._get(name)["Body"]
+
+    def put(self, name, content, *, content_type):
+        """Write ``content`` (bytes or a file) at exactly ``name``, replacing what is there:
+        for deterministic keys, which make a repeated write harmless."""
+        key = self.key(name)
+        if isinstance(content, bytes):
+            self._client.put_object(
+                Bucket=self.bucket_name, Key=key, Body=content, ContentType=content_type
+            )
+        else:
+            self._client.upload_fileobj(
+                content, self.bucket_name, key, ExtraArgs={"ContentType": content_type}
+            )
+        return name
+
+    def _get(self, name, **params):
+        try:
+            return self._client.get_object(Bucket=self.bucket_name, Key=self.key(name), **params)
+        except self._client.exceptions.NoSuchKey:
+            raise FileNotFoundError(f"No object {name}") from None
 
 
 class StaticStorage(ManifestFilesMixin, ProjectS3Storage):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core import aws
+from apps.core import aws, media
 from apps.core.content import SNIFF_BYTES, safe_name, sniff
 from apps.files import keys
 from apps.files.models import StoredFile
@@ -34,13 +34,9 @@ class StorageUnavailable(Exception):
     """S3 could not be reached: nothing was changed (503)."""
 
 
-def _s3(operation, **params):
-    try:
-        return getattr(aws.client("s3"), operation)(Bucket=settings.MEDIA_BUCKET, **params)
-    except Exception as exc:
-        if aws.is_unavailable(exc):
-            raise StorageUnavailable(f"S3 {operation}: {exc}") from exc
-        raise
+def _storage_down():
+    """Around every call to the media storage: S3 unreachable is StorageUnavailable (503)."""
+    return aws.unavailable_as(StorageUnavailable, lambda exc: f"S3: {exc}")
 
 
 def validate_declaration(name, size, content_type):
@@ -74,15 +70,11 @@ def _new_pending(owner, name, size, content_type):
 def file_start_upload(*, owner, name, size, content_type):
     """A pending file and the presigned POST the browser sends its bytes with."""
     stored = _new_pending(owner, name, size, content_type)
-    post = aws.client("s3").generate_presigned_post(
-        Bucket=settings.MEDIA_BUCKET,
-        Key=stored.key,
-        Fields={"Content-Type": content_type},
-        Conditions=[
-            {"Content-Type": content_type},
-            ["content-length-range", 1, settings.FILES_MAX_BYTES],
-        ],
-        ExpiresIn=settings.FILES_UPLOAD_URL_EXPIRY,
+    post = media.storage().presigned_post(
+        stored.key,
+        content_type=content_type,
+        max_bytes=settings.FILES_MAX_BYTES,
+        expires=settings.FILES_UPLOAD_URL_EXPIRY,
     )
     return stored, post
 
@@ -93,16 +85,10 @@ def file_upload_through_app(*, owner, uploaded):
     stored = _new_pending(owner, uploaded.name, uploaded.size, content_type)
     uploaded.seek(0)
     try:
-        aws.client("s3").upload_fileobj(
-            uploaded,
-            settings.MEDIA_BUCKET,
-            stored.key,
-            ExtraArgs={"ContentType": content_type},
-        )
-    except Exception as exc:
+        with _storage_down():
+            media.storage().put(stored.key, uploaded, content_type=content_type)
+    except Exception:
         stored.delete()
-        if aws.is_unavailable(exc):
-            raise StorageUnavailable(str(exc)) from exc
         raise
     return file_complete_upload(stored.pk)
 
@@ -121,7 +107,8 @@ def file_complete_upload(file_id, *, owner=None):
             return stored
         verified_type, reason = _verify(stored)
         if reason:
-            _s3("delete_object", Key=stored.key)
+            with _storage_down():
+                media.storage().delete(stored.key)
             stored.status, stored.reject_reason = StoredFile.Status.REJECTED, reason
             logger.info("upload %s rejected: %s", stored.pk, reason)
         else:
@@ -160,17 +147,16 @@ def _verify(stored):
     S3 enforces the POST policy, the local emulator does not; either way the app checks.
     """
     try:
-        head = _s3("head_object", Key=stored.key)
-    except aws.client("s3").exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            raise UploadMissing("No uploaded object yet; upload the file first.") from None
-        raise
-    size = head["ContentLength"]
+        with _storage_down():
+            size = media.storage().size(stored.key)
+    except FileNotFoundError:
+        raise UploadMissing("No uploaded object yet; upload the file first.") from None
     if size > settings.FILES_MAX_BYTES:
         return None, f"larger than the limit of {settings.FILES_MAX_BYTES} bytes"
     if size != stored.size:
         return None, f"{size} bytes uploaded, {stored.size} declared"
-    first = _s3("get_object", Key=stored.key, Range=f"bytes=0-{SNIFF_BYTES - 1}")["Body"].read()
+    with _storage_down():
+        first = media.storage().read_head(stored.key, SNIFF_BYTES)
     found = sniff(first)
     if found != stored.declared_type:
         return None, f"the content is not {stored.declared_type}"
@@ -202,9 +188,10 @@ def image_pixels(head):
 
 def file_delete(stored):
     """Remove the object, its thumbnail and the row; deleting twice is fine."""
-    _s3("delete_object", Key=stored.key)
-    if stored.thumbnail_key:
-        _s3("delete_object", Key=stored.thumbnail_key)
+    with _storage_down():
+        media.storage().delete(stored.key)
+        if stored.thumbnail_key:
+            media.storage().delete(stored.thumbnail_key)
     StoredFile.objects.filter(pk=stored.pk).delete()
 
 
@@ -213,8 +200,6 @@ def download_url(stored, *, inline=False, thumbnail=False):
     quoted = urllib.parse.quote(stored.original_name, safe="")
     disposition = "inline" if inline else "attachment"
     params = {
-        "Bucket": settings.MEDIA_BUCKET,
-        "Key": stored.thumbnail_key if thumbnail else stored.key,
         "ResponseContentDisposition": (
             f'{disposition}; filename="{safe_name(stored.original_name)}"; '
             f"filename*=UTF-8''{quoted}"
@@ -222,8 +207,8 @@ def download_url(stored, *, inline=False, thumbnail=False):
     }
     if thumbnail:
         params["ResponseContentType"] = "image/webp"
-    return aws.client("s3").generate_presigned_url(
-        "get_object", Params=params, ExpiresIn=settings.FILES_DOWNLOAD_URL_EXPIRY
+    return media.storage().url(
+        stored.thumbnail_key if thumbnail else stored.key, parameters=params
     )
 
 

@@ -8,7 +8,7 @@ import warnings
 from django.conf import settings
 from django_tasks import task
 
-from apps.core import aws
+from apps.core import media
 from apps.files import keys
 from apps.files.models import StoredFile
 from apps.tasks.idempotency import once
@@ -27,7 +27,7 @@ def process_file(file_id):
     with once(f"process-file:{file_id}") as first:
         if not first:
             return "duplicate"
-        body = aws.client("s3").get_object(Bucket=settings.MEDIA_BUCKET, Key=stored.key)["Body"]
+        body = media.storage().open_stream(stored.key)
         digest, kept = hashlib.sha256(), io.BytesIO()
         keep = stored.is_image and stored.size <= settings.FILES_THUMBNAIL_MAX_BYTES
         for chunk in iter(lambda: body.read(CHUNK), b""):
@@ -40,17 +40,12 @@ def process_file(file_id):
                 thumbnail = make_thumbnail(kept.getvalue())
             except ImageRefused as exc:
                 # Too big to decode safely (or not an image after all): not kept.
-                aws.client("s3").delete_object(Bucket=settings.MEDIA_BUCKET, Key=stored.key)
+                media.storage().delete(stored.key)
                 stored.status, stored.reject_reason = StoredFile.Status.REJECTED, str(exc)
                 stored.save(update_fields=["sha256", "status", "reject_reason", "updated_at"])
                 return "rejected"
             stored.thumbnail_key = keys.thumbnail_key(stored)
-            aws.client("s3").put_object(
-                Bucket=settings.MEDIA_BUCKET,
-                Key=stored.thumbnail_key,
-                Body=thumbnail,
-                ContentType="image/webp",
-            )
+            media.storage().put(stored.thumbnail_key, thumbnail, content_type="image/webp")
         stored.save(update_fields=["sha256", "thumbnail_key", "updated_at"])
     return "processed"
 

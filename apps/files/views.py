@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -23,14 +23,6 @@ def _api_login_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def _own_file(request, file_id):
-    """The user's file or 404: someone else's file does not exist for them."""
-    try:
-        return StoredFile.objects.get(pk=file_id, owner=request.user)
-    except StoredFile.DoesNotExist:
-        raise Http404("No such file.") from None
 
 
 def serialize(stored):
@@ -104,7 +96,7 @@ def api_complete(request, file_id):
 @_api_login_required
 def api_delete(request, file_id):
     try:
-        services.file_delete(_own_file(request, file_id))
+        services.file_delete(get_object_or_404(StoredFile, pk=file_id, owner=request.user))
     except Http404:
         return JsonResponse({"error": "No such file."}, status=404)
     except services.StorageUnavailable:
@@ -176,7 +168,7 @@ def fallback_upload(request):
 @login_required
 @require_GET
 def download(request, file_id):
-    stored = _own_file(request, file_id)
+    stored = get_object_or_404(StoredFile, pk=file_id, owner=request.user)
     if stored.status != StoredFile.Status.READY:
         raise Http404("This file is not ready.")
     return redirect(services.download_url(stored))
@@ -186,7 +178,7 @@ def download(request, file_id):
 @login_required
 @require_GET
 def thumbnail(request, file_id):
-    stored = _own_file(request, file_id)
+    stored = get_object_or_404(StoredFile, pk=file_id, owner=request.user)
     if not stored.thumbnail_key:
         raise Http404("No thumbnail.")
     return redirect(services.download_url(stored, inline=True, thumbnail=True))
@@ -195,7 +187,7 @@ def thumbnail(request, file_id):
 @login_required
 @require_POST
 def delete(request, file_id):
-    stored = _own_file(request, file_id)
+    stored = get_object_or_404(StoredFile, pk=file_id, owner=request.user)
     try:
         services.file_delete(stored)
     except services.StorageUnavailable:

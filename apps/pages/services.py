@@ -4,11 +4,11 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.utils.translation import get_language
 
+from apps.core import limits
 from apps.core.content import safe_name
 from apps.pages.models import ContactMessage
 
@@ -17,9 +17,13 @@ logger = logging.getLogger(__name__)
 RATE_WINDOW = 3600
 
 
+def _counter(address):
+    return limits.key("contact", address)
+
+
 def contact_rate_limited(address):
     """True once ``address`` sent CONTACT_RATE_LIMIT messages in the last hour."""
-    return cache.get(f"contact:{address}", 0) >= settings.CONTACT_RATE_LIMIT
+    return limits.count(_counter(address)) >= settings.CONTACT_RATE_LIMIT
 
 
 def contact_submit(*, name, email, message, attachment, address):
@@ -43,8 +47,7 @@ def contact_submit(*, name, email, message, attachment, address):
         language=get_language(),
         remote_addr=address or None,
     )
-    if not cache.add(f"contact:{address}", 1, RATE_WINDOW):
-        cache.incr(f"contact:{address}")
+    limits.hit(_counter(address), RATE_WINDOW)
     try:
         send_mail(
             subject=f"Contact form: {name}",

@@ -67,14 +67,10 @@ class LambdaInvokeBackend(BaseTaskBackend):
         function_name = settings.TASKS_LAMBDA_FUNCTION
         if not function_name:
             raise EnqueueFailed("TASKS_LAMBDA_FUNCTION is not set; the lambda target needs it.")
-        try:
+        with aws.unavailable_as(EnqueueFailed, lambda exc: f"Lambda is unreachable: {exc}"):
             response = aws.client("lambda").invoke(
                 FunctionName=function_name, InvocationType="Event", Payload=body
             )
-        except Exception as exc:
-            if aws.is_unavailable(exc):
-                raise EnqueueFailed(f"Lambda is unreachable: {exc}") from exc
-            raise
         if response.get("StatusCode") != 202:
             raise EnqueueFailed(f"Lambda answered {response.get('StatusCode')}, not 202")
         object.__setattr__(result, "enqueued_at", timezone.now())

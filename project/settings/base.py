@@ -218,7 +218,8 @@ DEPLOYED_REQUIRED_ENV = (
 
 
 # Private media in S3 (apps.core.storage reads the names above when first used).
-MEDIA_URL_EXPIRY = env.as_int("MEDIA_URL_EXPIRY", 300)
+# Seconds a signed media URL (a download, a thumbnail) lives: short, as it is a bearer link.
+MEDIA_URL_EXPIRY = env.as_int("MEDIA_URL_EXPIRY", 60)
 STORAGES = {
     "default": {"BACKEND": "apps.core.storage.MediaStorage"},
     # Hashed, compressed files served with far-future cache headers (collectstatic first).
@@ -255,7 +256,6 @@ FILES_ALLOWED_TYPES = env.as_list(
     ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"],
 )
 FILES_UPLOAD_URL_EXPIRY = env.as_int("FILES_UPLOAD_URL_EXPIRY", 300)
-FILES_DOWNLOAD_URL_EXPIRY = env.as_int("FILES_DOWNLOAD_URL_EXPIRY", 60)
 # The no-JavaScript form streams through the app; keep it small.
 FILES_FALLBACK_MAX_BYTES = env.as_int("FILES_FALLBACK_MAX_BYTES", 10 * 1024 * 1024)
 FILES_MAX_PIXELS = env.as_int("FILES_MAX_PIXELS", 40_000_000)  # decompression-bomb guard

@@ -11,8 +11,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def get(name, default=None):
-    value = os.environ.get(name)
+def get(name, default=None, environ=os.environ):
+    value = environ.get(name)
     if value is None or not value.strip():
         return default
     return value.strip()
@@ -30,8 +30,8 @@ def as_bool(name, default):
     raise ImproperlyConfigured(f"{name}={value!r} is not a boolean; use true or false.")
 
 
-def as_int(name, default):
-    value = get(name)
+def as_int(name, default, environ=os.environ):
+    value = get(name, environ=environ)
     if value is None:
         return default
     try:
@@ -40,8 +40,8 @@ def as_int(name, default):
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
 
 
-def as_float(name, default):
-    value = get(name)
+def as_float(name, default, environ=os.environ):
+    value = get(name, environ=environ)
     if value is None:
         return default
     try:
@@ -50,9 +50,9 @@ def as_float(name, default):
         raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
 
 
-def as_list(name, default=()):
+def as_list(name, default=(), environ=os.environ):
     """A comma-separated list; blanks are dropped."""
-    value = get(name)
+    value = get(name, environ=environ)
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]

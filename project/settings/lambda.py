@@ -1,6 +1,6 @@
 """Lambda target: our handler (deploy/lambda) in front of ``project.wsgi``, through Zappa."""
 
-from apps.core.secrets import load_into_environ
+from .secrets import load_into_environ
 
 # Secrets from SSM Parameter Store when SECRETS_SSM_PATH is set (one call, at cold start),
 # placed in the environment before base.py and env.require() below read it.

@@ -1,6 +1,6 @@
 """Server target: gunicorn on EC2 or in a container, behind nginx or a load balancer."""
 
-from apps.core.secrets import load_into_environ
+from .secrets import load_into_environ
 
 # Secrets from SSM Parameter Store when SECRETS_SSM_PATH is set (one call, at start-up),
 # placed in the environment before base.py and env.require() below read it.

@@ -57,17 +57,16 @@ class SessionStore(SessionBase):
 
     def _dynamodb(self, operation, **params):
         """Call ``operation`` on the sessions table, or raise SessionStoreUnavailable."""
+        table = settings.SESSIONS_TABLE
         try:
-            return getattr(aws.client("dynamodb"), operation)(
-                TableName=settings.SESSIONS_TABLE, **params
-            )
-        except Exception as exc:
-            if not aws.is_unavailable(exc):
-                raise
-            self.unavailable = SessionStoreUnavailable(
-                f"DynamoDB {operation} on {settings.SESSIONS_TABLE}: {type(exc).__name__}: {exc}"
-            )
-            raise self.unavailable from exc
+            with aws.unavailable_as(
+                SessionStoreUnavailable,
+                lambda exc: f"DynamoDB {operation} on {table}: {type(exc).__name__}: {exc}",
+            ):
+                return getattr(aws.client("dynamodb"), operation)(TableName=table, **params)
+        except SessionStoreUnavailable as exc:
+            self.unavailable = exc
+            raise
 
     def _key(self, session_key):
         """The item's primary key: the session key, or its SHA-256 if keys are hashed."""

@@ -29,15 +29,12 @@ class Command(BaseCommand):
         if not table:
             raise CommandError("SESSIONS_TABLE is not set; name the sessions table there.")
         dynamodb = aws.client("dynamodb")
-        try:
+        verb = "verify" if check else "create"
+        with aws.unavailable_as(
+            CommandError, lambda exc: f"Cannot {verb} the sessions table {table}: {exc}"
+        ):
             created = False if check else TABLE.ensure(dynamodb, table)
             problems = TABLE.problems(dynamodb, table)
-        except Exception as exc:
-            if not aws.is_unavailable(exc):
-                raise
-            raise CommandError(
-                f"Cannot {'verify' if check else 'create'} the sessions table {table}: {exc}"
-            ) from exc
         if problems:
             hint = " (run manage.py createsessionstable)" if check else ""
             raise CommandError(

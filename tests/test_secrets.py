@@ -1,4 +1,4 @@
-"""apps.core.secrets against the local stack's SSM: one batched call, values in settings,
+"""project.settings.secrets against the local stack's SSM: one batched call, values in settings,
 and start-up that fails naming the parameter path."""
 
 import json
@@ -10,7 +10,8 @@ import boto3.session
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.core import aws, secrets
+from apps.core import aws
+from project.settings import secrets
 from tests.fixtures import ROOT, free_port, run_python, subprocess_env
 
 SECRET_KEY = "ssm-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG"

@@ -8,14 +8,16 @@ each name in ``SECRETS_SSM_NAMES`` is read from the SecureString parameter
 replace the environment's, so ``env.require()`` and every ``env.get()`` in the settings see
 them. A parameter path that cannot be read stops start-up with an error naming it.
 
-This runs while settings are being imported, so it cannot use ``django.conf.settings`` or
-``apps.core.aws.client`` (which read them): it builds its one client from the same
-environment variables the settings read (region, endpoint overrides, timeouts).
+This runs while settings are being imported, so it lives with them: it cannot use
+``django.conf.settings`` or ``apps.core.aws.client`` (which read them), and builds its one
+client from the same environment variables, parsed by the same ``env`` functions.
 """
 
 import os
 
 from django.core.exceptions import ImproperlyConfigured
+
+from . import env
 
 DEFAULT_NAMES = ("DJANGO_SECRET_KEY", "DATABASE_URL")
 # GetParameters takes at most 10 names: more would need a second call.
@@ -54,11 +56,10 @@ def load_into_environ(environ=os.environ):
 
     Call it at the top of a deployed target's settings, before ``from .base import *``.
     """
-    path = (environ.get("SECRETS_SSM_PATH") or "").strip()
+    path = env.get("SECRETS_SSM_PATH", environ=environ)
     if not path:
         return []
-    raw_names = environ.get("SECRETS_SSM_NAMES") or ",".join(DEFAULT_NAMES)
-    names = [name.strip() for name in raw_names.split(",") if name.strip()]
+    names = env.as_list("SECRETS_SSM_NAMES", DEFAULT_NAMES, environ=environ)
     values = load(path, names, environ=environ)
     environ.update(values)
     return sorted(values)
@@ -72,8 +73,12 @@ def _fetch(path, names, environ, session):
     from apps.core.aws import botocore_config
 
     session = session or boto3.session.Session()
-    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
-    endpoint = environ.get("AWS_ENDPOINT_URL_SSM") or environ.get("AWS_ENDPOINT_URL") or None
+    region = env.get("AWS_REGION", environ=environ) or env.get(
+        "AWS_DEFAULT_REGION", environ=environ
+    )
+    endpoint = env.get("AWS_ENDPOINT_URL_SSM", environ=environ) or env.get(
+        "AWS_ENDPOINT_URL", environ=environ
+    )
     try:
         client = session.client(
             "ssm",
@@ -82,9 +87,9 @@ def _fetch(path, names, environ, session):
             config=botocore_config(
                 "ssm",
                 region=region,
-                connect_timeout=_seconds(environ, "AWS_CONNECT_TIMEOUT", 2.0),
-                read_timeout=_seconds(environ, "AWS_READ_TIMEOUT", 5.0),
-                max_attempts=int(environ.get("AWS_MAX_ATTEMPTS") or 3),
+                connect_timeout=env.as_float("AWS_CONNECT_TIMEOUT", 2.0, environ=environ),
+                read_timeout=env.as_float("AWS_READ_TIMEOUT", 5.0, environ=environ),
+                max_attempts=env.as_int("AWS_MAX_ATTEMPTS", 3, environ=environ),
             ),
         )
         response = client.get_parameters(Names=parameter_names(path, names), WithDecryption=True)
@@ -104,11 +109,3 @@ def _fetch(path, names, environ, session):
     return {
         name: by_name[full] for name, full in zip(names, parameter_names(path, names), strict=True)
     }
-
-
-def _seconds(environ, name, default):
-    value = environ.get(name)
-    try:
-        return float(value) if value and value.strip() else default
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
