@@ -6,26 +6,39 @@ INSTALLED := $(VENV)/.installed
 PIP_TOOLS := pip-tools==7.6.2
 PIP_COMPILE = var/pip-tools/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe
 
-.PHONY: run test lint format check-deploy messages lock clean
+.PHONY: help run test lint typecheck format hooks messages lock clean
+
+# Every target and what it does: the "## " note on its line (tests/test_makefile.py checks
+# that every target has one).
+help:  ## List every target with what it does (this list)
+	@awk -F ':.*## ' '/^[a-z0-9][a-z0-9-]*:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 # The local target: migrate, start the local AWS stack, runserver on 127.0.0.1:8000.
-run: $(INSTALLED)
+run: $(INSTALLED)  ## Set up, start the local AWS stack and runserver on http://127.0.0.1:8000
 	$(PY) manage.py migrate --noinput
 	@trap 'kill $$stack 2>/dev/null; wait $$stack 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py localaws & stack=$$!; \
 	$(PY) manage.py localaws --wait && \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-# The whole suite, lint first.
-test: lint
-	$(PY) -m pytest
+# The whole suite, lint and types first; coverage of apps/, project/ and deploy/ with a floor
+# ([tool.coverage] in pyproject.toml: the run fails when it drops).
+test: lint  ## Set up and run lint, import contracts, mypy and the suite with its coverage floor
+	$(PY) -m pytest --cov --cov-report=term:skip-covered
 
-lint: $(INSTALLED)
+lint: $(INSTALLED)  ## ruff (lint + format check) and the import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 
-format: $(INSTALLED)
+typecheck: $(INSTALLED)  ## mypy with django-stubs on apps/, project/ and deploy/
+	$(VENV)/bin/mypy
+
+# The same checks before each commit (.pre-commit-config.yaml), from the locked venv.
+hooks: $(INSTALLED)  ## Install the pre-commit hooks (ruff, contracts, mypy) into .git
+	$(VENV)/bin/pre-commit install
+
+format: $(INSTALLED)  ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
@@ -40,7 +53,7 @@ $(INSTALLED): requirements/dev.txt requirements/runtime.txt
 	touch $@
 
 # Re-extract translatable strings and recompile the catalogs (the .mo files are committed).
-messages: $(INSTALLED)
+messages: $(INSTALLED)  ## Re-extract and compile the translation catalogs
 	command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
 	for app in core accounts files pages; do \
 		(cd apps/$$app && ../../$(PY) ../../manage.py makemessages -l fr -l de --no-obsolete \
@@ -48,13 +61,13 @@ messages: $(INSTALLED)
 	done
 
 # Re-resolve the lock files from pyproject.toml (needs the package index).
-lock:
+lock:  ## Re-resolve requirements/*.txt from pyproject.toml (needs the package index)
 	test -x var/pip-tools/bin/pip-compile || \
 		($(PYTHON) -m venv var/pip-tools && var/pip-tools/bin/pip install --quiet $(PIP_TOOLS))
 	$(PIP_COMPILE) -o requirements/runtime.txt pyproject.toml
 	$(PIP_COMPILE) --extra dev -c requirements/runtime.txt -o requirements/dev.txt pyproject.toml
 
-clean:
+clean:  ## Remove the venv, collected static files and pip-tools
 	rm -rf $(VENV) var/staticfiles var/pip-tools
 
 # --- Server target (EC2 / containers) ---------------------------------------------------
@@ -62,7 +75,7 @@ SERVER_DEPS := nginx podman runc debootstrap wrk openssl redis-server
 .PHONY: server-deps test-container bench-server
 
 # Debian packages the server-target tests use; installs only what is missing.
-server-deps:
+server-deps:  ## Install the Debian packages the server-target tests use (nginx, podman, wrk...)
 	@missing=""; for tool in nginx podman runc debootstrap wrk openssl redis-server; do \
 		command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
@@ -71,11 +84,11 @@ server-deps:
 	fi
 
 # podman build + run of deploy/container/Dockerfile (slow: builds a debootstrap base once).
-test-container: $(INSTALLED) server-deps
+test-container: $(INSTALLED) server-deps  ## Build the image with podman and run it (slow)
 	$(PY) -m pytest -m container tests/test_container.py
 
 # wrk against gunicorn and a bare-Django baseline; writes bench/results/server_load.json.
-bench-server: $(INSTALLED) server-deps
+bench-server: $(INSTALLED) server-deps  ## wrk against gunicorn vs bare Django: bench/results/server_load.json
 	$(PY) bench/server_load.py
 
 # --- Lambda package -----------------------------------------------------------------------
@@ -83,22 +96,22 @@ STAGE ?= dev
 .PHONY: package package-deps test-package collectstatic
 
 # The lean zip for one stage: var/package/amphibian-$(STAGE).zip (deploy/lambda/package.py).
-package: package-deps
+package: package-deps  ## Build the lean Lambda zip for STAGE (var/package/amphibian-STAGE.zip)
 	$(PYTHON) deploy/lambda/package.py --stage $(STAGE)
 
 # The build strips shared libraries with binutils' strip.
-package-deps:
+package-deps:  ## Install binutils (the package build strips shared libraries)
 	@command -v strip >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils)
 
 # Builds the package and serves it through the local Lambda (slow: about a minute).
-test-package: $(INSTALLED) package-deps
+test-package: $(INSTALLED) package-deps  ## Build the package and serve it through the local Lambda (slow)
 	$(PY) -m pytest -m package tests/test_package.py
 
 # Hashed static files to the stage's STATIC_BUCKET behind the CDN (lambda target,
 # DJANGO_STATIC_STORAGE=s3; the stage's variables come from the environment). Writes the
 # manifest that the next `make package` ships, so pages render without calling S3.
-collectstatic: $(INSTALLED)
+collectstatic: $(INSTALLED)  ## Upload hashed static files to the stage's STATIC_BUCKET (lambda target)
 	DJANGO_DEPLOY_TARGET=lambda DJANGO_STATIC_STORAGE=s3 $(PY) manage.py collectstatic --noinput
 
 # --- Infrastructure (deploy/aws) ----------------------------------------------------------
@@ -111,7 +124,7 @@ collectstatic: $(INSTALLED)
 STACK ?= amphibian-$(STAGE)
 .PHONY: deploy-infra
 
-deploy-infra: $(INSTALLED)
+deploy-infra: $(INSTALLED)  ## Deploy deploy/aws's CloudFormation stack for STAGE, write its Zappa environment
 	@test -n "$(DOMAIN)" -a -n "$(ORIGIN)" -a -n "$(CERT_ARN)" -a -n "$(COGNITO_PREFIX)" || \
 		{ echo "usage: make deploy-infra STAGE=$(STAGE) DOMAIN=... ORIGIN=... CERT_ARN=... COGNITO_PREFIX=... [PARAMS=...]"; exit 2; }
 	aws cloudformation deploy --stack-name $(STACK) --template-file deploy/aws/amphibian.yaml \
@@ -127,7 +140,7 @@ deploy-infra: $(INSTALLED)
 # Package size, cold start (local Lambda) and warm handler overhead, ours vs a stock Zappa
 # package, apig-wsgi and Zappa's handler; writes bench/results/lambda.json (~5 minutes).
 .PHONY: bench-lambda
-bench-lambda: $(INSTALLED)
+bench-lambda: $(INSTALLED)  ## Package size, cold start and warm overhead vs stock Zappa: bench/results/lambda.json
 	$(PY) bench/lambda_bench.py
 
 # --- End-to-end browser suite -------------------------------------------------------------
@@ -136,7 +149,7 @@ bench-lambda: $(INSTALLED)
 # Playwright (locked) drives Debian's Chromium through one visit on each target, which the
 # suite starts itself: local, server (nginx), container (podman), lambda-v2 and lambda-v1
 # (the built package behind the local API Gateway). Screenshots: var/e2e/<target>/.
-e2e: $(INSTALLED) server-deps package-deps
+e2e: $(INSTALLED) server-deps package-deps  ## The browser suite (Playwright + Chromium) on all five targets (slow)
 	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(PY) -m pytest -m e2e tests/e2e
 
@@ -145,28 +158,28 @@ e2e: $(INSTALLED) server-deps package-deps
 # bench/README.md. Slow (about 15 minutes); each target also runs alone.
 .PHONY: bench bench-sessions bench-tasks bench-jwt bench-upload bench-report
 
-bench: $(INSTALLED)
+bench: $(INSTALLED)  ## Every benchmark, one at a time, then bench/README.md (slow)
 	$(MAKE) -j1 bench-lambda bench-server bench-sessions bench-tasks bench-jwt bench-upload
 	$(MAKE) bench-report
 
 # Our DynamoDB session engine vs Django's db and cache engines: bench/results/sessions.json.
-bench-sessions: $(INSTALLED)
+bench-sessions: $(INSTALLED)  ## DynamoDB sessions vs Django's db and cache engines
 	$(PY) bench/sessions_bench.py
 
 # Import cost of the task enqueue path vs zappa.asynchronous: bench/results/tasks_import.json.
-bench-tasks: $(INSTALLED)
+bench-tasks: $(INSTALLED)  ## Import cost of the task enqueue path vs zappa.asynchronous
 	$(PY) bench/tasks_import.py
 
 # verify_token vs PyJWT + cryptography (per token, cold import), JWKS fetch counts under
 # concurrency: bench/results/jwt.json.
-bench-jwt: $(INSTALLED)
+bench-jwt: $(INSTALLED)  ## verify_token vs PyJWT + cryptography, JWKS fetch counts
 	$(PY) bench/jwt_bench.py
 
 # Bytes through the local Lambda for a 50 MB upload, direct and by the form; needs
 # PostgreSQL on 127.0.0.1:5432 (trust auth): bench/results/upload_bytes.json.
-bench-upload: $(INSTALLED)
+bench-upload: $(INSTALLED)  ## Bytes through the local Lambda for a 50 MB upload
 	$(PY) bench/upload_bytes.py
 
 # bench/README.md from bench/results/*.json (generated: never edit it by hand).
-bench-report: $(INSTALLED)
+bench-report: $(INSTALLED)  ## bench/README.md from bench/results/*.json
 	$(PY) bench/report.py
