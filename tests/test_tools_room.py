@@ -1,0 +1,50 @@
+"""The developer tools exist only where the local and test settings install them."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.fixtures import DEPLOYED_ENV, ROOT, subprocess_env
+
+TOOL_COMMANDS = {"localaws", "runlambda", "invokelambda", "costmodel", "stackenv", "schedules"}
+
+
+def commands(target):
+    env = subprocess_env(DJANGO_DEPLOY_TARGET=target, **DEPLOYED_ENV)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "help", "--commands"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(result.stdout.split())
+
+
+@pytest.mark.parametrize("target", ["server", "lambda"])
+def test_deployed_targets_have_no_tool_commands(target):
+    found = commands(target)
+    assert "runschedule" in found and "migrate" in found
+    assert found & TOOL_COMMANDS == set()
+
+
+def test_the_local_target_has_them():
+    assert commands("local") >= TOOL_COMMANDS
+
+
+def test_a_tool_on_a_server_is_an_unknown_command_not_a_crash():
+    env = subprocess_env(DJANGO_DEPLOY_TARGET="server", **DEPLOYED_ENV)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "localaws", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "Unknown command: 'localaws'" in result.stderr
+    assert "Traceback" not in result.stderr
