@@ -1,1 +1,1 @@
-"""Deploy targets' code that ships with the app (see README.md beside this file)."""
+"""What each deploy target needs (lambda, ec2, container, aws), and the tools (see README.md)."""
