@@ -10,17 +10,21 @@ from tests.fixtures import DEPLOYED_ENV, ROOT, subprocess_env
 TOOL_COMMANDS = {"localaws", "runlambda", "invokelambda", "costmodel", "stackenv", "schedules"}
 
 
-def commands(target):
-    env = subprocess_env(DJANGO_DEPLOY_TARGET=target, **DEPLOYED_ENV)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "help", "--commands"],
+def manage(target, *args):
+    """``manage.py ARGS`` in a fresh process on ``target``'s settings."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=env,
+        env=subprocess_env(DJANGO_DEPLOY_TARGET=target, **DEPLOYED_ENV),
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
     )
+
+
+def commands(target):
+    result = manage(target, "help", "--commands")
+    assert result.returncode == 0, result.stderr
     return set(result.stdout.split())
 
 
@@ -36,15 +40,7 @@ def test_the_local_target_has_them():
 
 
 def test_a_tool_on_a_server_is_an_unknown_command_not_a_crash():
-    env = subprocess_env(DJANGO_DEPLOY_TARGET="server", **DEPLOYED_ENV)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "localaws", "--help"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("server", "localaws", "--help")
     assert result.returncode == 1
     assert "Unknown command: 'localaws'" in result.stderr
     assert "Traceback" not in result.stderr
