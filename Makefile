@@ -23,7 +23,7 @@ run: $(INSTALLED)  ## Set up, start the local AWS stack and runserver on http://
 
 # The whole suite, lint and types first; coverage of apps/, project/ and deploy/ with a floor
 # ([tool.coverage] in pyproject.toml: the run fails when it drops).
-test: lint  ## Set up and run lint, import contracts, mypy and the suite with its coverage floor
+test: lint typecheck  ## Set up and run lint, import contracts, mypy and the suite with its coverage floor
 	$(PY) -m pytest --cov --cov-report=term:skip-covered
 
 lint: $(INSTALLED)  ## ruff (lint + format check) and the import contracts

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.jwt_bench import (  # noqa: E402
+from bench.jwt_timing import (  # noqa: E402
     OURS,
     OURS_PACKAGED,
     OURS_REPEATED,

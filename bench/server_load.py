@@ -25,8 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench import record  # noqa: E402
 from bench.machine import describe  # noqa: E402
-from tests.fixtures import DEPLOYED_ENV, free_port, subprocess_env  # noqa: E402
-from tests.server_target import GUNICORN_CONF, wait_for_health  # noqa: E402
+from deploy.tools.harness.loopback import free_port  # noqa: E402
+from deploy.tools.harness.processes import DEPLOYED_ENV, subprocess_env  # noqa: E402
+from deploy.tools.harness.server import GUNICORN_CONF, wait_for_health  # noqa: E402
 
 APP_ENV = {
     **DEPLOYED_ENV,

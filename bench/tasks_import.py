@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import record  # noqa: E402
 from bench.machine import describe  # noqa: E402
-from tests.fixtures import DEPLOYED_ENV  # noqa: E402
+from deploy.tools.harness.processes import DEPLOYED_ENV  # noqa: E402
 
 ENV = {
     **DEPLOYED_ENV,

@@ -26,115 +26,31 @@ import http.client
 import json
 import os
 import random
-import select
 import shlex
-import socket
 import struct
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import record  # noqa: E402
+from bench.byte_counting import CHUNK, CountingProxy, post_until_answered, wait_for  # noqa: E402
 from bench.machine import describe  # noqa: E402
-from tests.fixtures import (  # noqa: E402
-    DEPLOYED_ENV,
-    POSTGRES_URL,
-    TOOL_SETTINGS,
-    LocalAWSProcess,
-    PostgresDatabase,
-    free_port,
-    listening,
-    run_manage,
-    stack_env,
-    stop_process,
-    subprocess_env,
-)
-from tests.server_target import Browser, multipart  # noqa: E402
+from bench.upload_function import STAGE, LocalLambda, sign_in  # noqa: E402
+from deploy.tools.harness.browser import Browser, multipart  # noqa: E402
+from deploy.tools.harness.localstack import LocalAWSProcess  # noqa: E402
+from deploy.tools.harness.loopback import listening  # noqa: E402
+from deploy.tools.harness.postgres import POSTGRES_URL, PostgresDatabase  # noqa: E402
 
 MB = 1000 * 1000
-CHUNK = 64 * 1024
-STAGE = "dev"
 # Passes API Gateway's 10 MB request limit; its base64 event does not pass Lambda's 6 MB.
 PAYLOAD_LIMIT_PROBE_BYTES = 8 * MB
 # Function invocations for one direct upload: start, complete, and the background checksum.
 DIRECT_INVOCATIONS = 3
-
-
-class CountingProxy:
-    """A TCP proxy on a free loopback port counting the bytes each way, headers included."""
-
-    def __init__(self, upstream_port):
-        self.upstream = ("127.0.0.1", upstream_port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.to_upstream = self.from_upstream = self.open = 0
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def counts(self):
-        """``(bytes to upstream, bytes from upstream)`` once no connection is open."""
-        wait_for(lambda: self.open == 0, 30, f"connections through :{self.port} to close")
-        with self.lock:
-            return self.to_upstream, self.from_upstream
-
-    def since(self, before):
-        to_upstream, from_upstream = self.counts()
-        return {"to": to_upstream - before[0], "from": from_upstream - before[1]}
-
-    def close(self):
-        self.listener.close()
-
-    def _accept(self):
-        with contextlib.suppress(OSError):  # until the listener is closed
-            while True:
-                client, _ = self.listener.accept()
-                with self.lock:
-                    self.open += 1
-                threading.Thread(target=self._connection, args=(client,), daemon=True).start()
-
-    def _connection(self, client):
-        try:
-            with client, socket.create_connection(self.upstream, timeout=10) as upstream:
-                upstream.settimeout(None)
-                back = threading.Thread(
-                    target=self._pump, args=(upstream, client, False), daemon=True
-                )
-                back.start()
-                self._pump(client, upstream, True)
-                back.join(timeout=300)
-        except OSError:
-            pass
-        finally:
-            with self.lock:
-                self.open -= 1
-
-    def _pump(self, source, target, to_upstream):
-        # Counted send by send: when the upstream answers and closes mid-body (a 413 before
-        # reading), what its socket took is what counts.
-        try:
-            while chunk := source.recv(CHUNK):
-                view = memoryview(chunk)
-                while view:
-                    sent = target.send(view)
-                    view = view[sent:]
-                    with self.lock:
-                        if to_upstream:
-                            self.to_upstream += sent
-                        else:
-                            self.from_upstream += sent
-        except OSError:
-            pass
-        with contextlib.suppress(OSError):
-            target.shutdown(socket.SHUT_WR)
 
 
 def png_file(size):
@@ -144,121 +60,6 @@ def png_file(size):
     start = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + b"IHDR" + header
     start += struct.pack(">I", binascii.crc32(b"IHDR" + header))
     return start + random.Random(0).randbytes(size - len(start))  # noqa: S311 - test data
-
-
-def post_until_answered(port, path, headers, body, timeout=60):
-    """POST ``body`` to 127.0.0.1:``port``, stopping the moment the server answers.
-
-    A 413 comes before the body is read; a client that kept writing would only see the
-    connection reset. Returns ``(status or None, answer or error, body bytes sent)``.
-    """
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    connection.putrequest("POST", path, skip_accept_encoding=True)
-    for name, value in {**headers, "Content-Length": str(len(body))}.items():
-        connection.putheader(name, value)
-    connection.endheaders()
-    sock, sent, view = connection.sock, 0, memoryview(body)
-    deadline = time.monotonic() + timeout
-    try:
-        while sent < len(body) and time.monotonic() < deadline:
-            readable, writable, _ = select.select([sock], [sock], [], 1)
-            if readable:
-                break
-            if writable:
-                sent += sock.send(view[sent : sent + CHUNK])
-    except OSError:
-        pass  # closed mid-body: the answer may still be there to read
-    try:
-        response = connection.getresponse()
-        return response.status, response.read().decode(errors="replace"), sent
-    except OSError as exc:
-        return None, repr(exc), sent
-    finally:
-        connection.close()
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-
-
-def healthy(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
-            return response.status == 200
-    except OSError:
-        return False
-
-
-class LocalLambda:
-    """``manage.py runlambda`` on the source tree, the lambda target's settings, as a child."""
-
-    def __init__(self, stack, database_url, function_s3, scratch):
-        self.port = free_port()
-        self.log_path = scratch / "runlambda.log"
-        static_root = scratch / "static"  # whitenoise wants it; no page here needs a file
-        static_root.mkdir()
-        self.env = subprocess_env(
-            DJANGO_DEPLOY_TARGET="lambda",
-            DJANGO_SECRET_KEY=DEPLOYED_ENV["DJANGO_SECRET_KEY"],
-            DJANGO_ALLOWED_HOSTS="127.0.0.1",
-            DATABASE_URL=database_url,
-            DJANGO_STATIC_ROOT=str(static_root),
-            DJANGO_STATIC_URL=f"/{STAGE}/static/",
-            **stack_env(stack),
-            AWS_ENDPOINT_URL_S3=function_s3.url,
-            # Tasks (the checksum) go to the local Lambda's own Invoke API.
-            AWS_ENDPOINT_URL_LAMBDA=f"http://127.0.0.1:{self.port}",
-            PYTHONUNBUFFERED="1",
-        )
-        self.process = None
-
-    def start(self, timeout=120):
-        run_manage(["migrate", "--noinput", "-v0"], self.env)
-        with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and argv
-                [
-                    *(sys.executable, "manage.py", "runlambda", "--source", "--event", "v2"),
-                    *("--stage", STAGE, "--port", str(self.port), "--concurrency", "2"),
-                ],
-                cwd=ROOT,
-                env={**self.env, **TOOL_SETTINGS},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://127.0.0.1:{self.port}/{STAGE}/healthz"
-        wait_for(lambda: self.process.poll() is not None or healthy(url), timeout, url)
-        if self.process.poll() is not None:
-            raise SystemExit(f"runlambda exited:\n{self.log_path.read_text()[-4000:]}")
-        return self
-
-    def stop(self):
-        if self.process:
-            stop_process(self.process)
-
-    def lines(self, prefix):
-        """How many lines of the function's log start with ``prefix`` (START, REPORT)."""
-        return sum(line.startswith(prefix) for line in self.log_path.read_text().splitlines())
-
-
-def sign_in(stack):
-    """An access token of the local stack's demo user (InitiateAuth, as the login form does)."""
-    from django.conf import settings
-
-    from apps.core import aws
-
-    result = aws.client("cognito-idp", endpoint=stack.url).initiate_auth(
-        ClientId=stack.outputs["COGNITO_APP_CLIENT_ID"][0],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={
-            "USERNAME": settings.LOCALAWS_DEMO_USERNAME,
-            "PASSWORD": settings.LOCALAWS_DEMO_PASSWORD,
-        },
-    )
-    return result["AuthenticationResult"]["AccessToken"]
 
 
 def direct_upload(data, auth, function, gateway, client_s3, function_s3):

@@ -1,21 +1,24 @@
 """The image from deploy/container, built and run with podman (slow: ``make test-container``).
 
-How the image is built and run: ``tests/container_target.py``.
+How the image is built and run: ``tests/support/container_target.py``.
 """
 
 import pytest
 from django.conf import settings
 
-from tests.fixtures import free_port
-from tests.server_target import Browser, Database, server_env, smoke_scenario, wait_for_health
+from deploy.tools.harness.browser import Browser
+from deploy.tools.harness.loopback import free_port
+from deploy.tools.harness.postgres import PostgresDatabase
+from deploy.tools.harness.server import server_env, wait_for_health
 from tests.support.shipped import developer_files
+from tests.support.smoke import smoke_scenario
 
 pytestmark = pytest.mark.container
 
 
 @pytest.fixture(scope="module")
 def container(podman, container_image, local_aws, postgres_url, tmp_path_factory):
-    database = Database(postgres_url, prefix="amphibian_container")
+    database = PostgresDatabase(postgres_url, prefix="amphibian_container")
     port = free_port()
     name = f"amphibian-test-{port}"
     env = server_env(

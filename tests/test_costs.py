@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from deploy.tools.costs import model
 from deploy.tools.costs.prices import DEFAULT_PRICES, PricesError, load_prices
 from deploy.tools.costs.report import volume
-from tests.fixtures import ROOT, run_python, subprocess_env
+from deploy.tools.harness.processes import ROOT, run_python, subprocess_env
 
 PRICES = {
     "as_of": "2030-01-01",

@@ -1,7 +1,7 @@
 """The Lambda handler with recorded-shape events from all four HTTP sources, and Zappa's others.
 
 Events in tests/lambda_events/ follow AWS's documented examples; the handler runs Django
-in this process (test settings) with the views of tests/lambda_urls.py.
+in this process (test settings) with the views of tests/support/lambda_urls.py.
 """
 
 import base64
@@ -37,7 +37,7 @@ STAGE_PREFIX = {"rest_v1": "/dev", "http_api_v2": "/dev", "function_url": "", "a
 
 @pytest.fixture(autouse=True)
 def test_views(settings):
-    settings.ROOT_URLCONF = "tests.lambda_urls"
+    settings.ROOT_URLCONF = "tests.support.lambda_urls"
     settings.ALLOWED_HOSTS = [".amazonaws.com", ".on.aws"]
 
 

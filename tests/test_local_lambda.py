@@ -1,6 +1,6 @@
 """The local Lambda end to end: ``manage.py runlambda`` and ``invokelambda`` as real processes.
 
-The function runs the lambda target (tests/lambda_settings.py adds the test views) on a
+The function runs the lambda target (tests/support/lambda_settings.py adds the test views) on a
 SQLite file, against the local AWS stack, under the real runtime interface client.
 """
 
@@ -18,17 +18,16 @@ import uuid
 
 import pytest
 
-from project.settings import test as test_settings
-from tests.fixtures import (
+from deploy.tools.harness.loopback import free_port, listening
+from deploy.tools.harness.processes import (
     DEPLOYED_ENV,
     ROOT,
     TOOL_SETTINGS,
-    free_port,
-    listening,
     run_manage,
     stop_process,
     subprocess_env,
 )
+from project.settings import test as test_settings
 
 MB = 1024 * 1024
 from deploy.tools.locallambda import cli  # noqa: E402
@@ -73,7 +72,7 @@ class LocalLambda:
             [
                 *(sys.executable, "manage.py", "runlambda", "--source"),
                 *("--port", str(self.port)),
-                *("--env", "DJANGO_SETTINGS_MODULE=tests.lambda_settings"),
+                *("--env", "DJANGO_SETTINGS_MODULE=tests.support.lambda_settings"),
                 *options,
             ],
             cwd=ROOT,

@@ -19,15 +19,15 @@ from pathlib import PurePosixPath
 import pytest
 from django.core.management import call_command
 
-from tests.fixtures import (
+from deploy.tools.harness.loopback import free_port
+from deploy.tools.harness.processes import (
     DEPLOYED_ENV,
     ROOT,
     TOOL_SETTINGS,
-    free_port,
     stop_process,
     subprocess_env,
 )
-from tests.lambda_package import build_package
+from tests.support.lambda_package import build_package
 from tests.support.shipped import developer_files
 
 STAGES = json.loads((ROOT / "zappa_settings.json").read_text())
@@ -194,6 +194,13 @@ def test_package_is_lean_and_within_lambda_limits(built_package):
     assert not tops & {"boto3", "botocore", "troposphere", "click", "setuptools", "yaml"}
     assert not [name for name in names if "/tests/" in name or name.startswith("bench/")]
     assert developer_files(names) == []
+    # Zappa's exclude lists deny, they do not allow: of the project's own tree only the code the
+    # function runs may ship, whatever else (a cache, a new folder) appears in the checkout.
+    from_checkout = tops & {path.name for path in ROOT.iterdir()}
+    assert from_checkout <= {"apps", "project", "deploy", "manage.py"}, from_checkout
+    shipped_deploy = {name.split("/")[1] for name in names if name.startswith("deploy/")}
+    assert shipped_deploy <= {"__init__.py", "__pycache__", "lambda"}, shipped_deploy
+    assert not [name for name in names if name.startswith("deploy/lambda/packager")]
     assert "deploy/lambda/handler.py" in names and "zappa_settings.py" in names
     assert "deploy/lambda/__pycache__/handler.cpython-311.pyc" in names
     # Static files are in the bucket: the manifest ships, the files do not.

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from apps.tasks import schedules
 from deploy.ec2 import timers
-from tests.fixtures import ROOT
+from deploy.tools.harness.processes import ROOT
 
 lambda_schedules = importlib.import_module("deploy.lambda.schedules")
 

@@ -11,8 +11,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.core import aws
+from deploy.tools.harness.loopback import free_port
+from deploy.tools.harness.processes import ROOT, run_python, subprocess_env
 from project.settings import secrets
-from tests.fixtures import ROOT, free_port, run_python, subprocess_env
 
 SECRET_KEY = "ssm-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG"
 DATABASE_URL = "postgres://amphibian:s3cr%40t@db.example.internal:5432/amphibian"

@@ -14,24 +14,20 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.fixtures import ROOT, free_port, listening, require, run_python, subprocess_env
-from tests.server_target import (
-    HOST,
-    Browser,
-    Database,
-    Gunicorn,
-    prepare,
-    server_env,
-    smoke_scenario,
-    wait_for_health,
-)
+from deploy.tools.harness.browser import HOST, Browser
+from deploy.tools.harness.loopback import free_port, listening
+from deploy.tools.harness.postgres import PostgresDatabase
+from deploy.tools.harness.processes import ROOT, run_python, subprocess_env
+from deploy.tools.harness.server import Gunicorn, prepare, server_env, wait_for_health
+from tests.fixtures import require
+from tests.support.smoke import smoke_scenario
 
 EC2 = ROOT / "deploy" / "ec2"
 
 
 @pytest.fixture(scope="module")
 def gunicorn(local_aws, postgres_url, tmp_path_factory):
-    database = Database(postgres_url)
+    database = PostgresDatabase(postgres_url)
     tmp = tmp_path_factory.mktemp("gunicorn")
     try:
         env = prepare(server_env(local_aws, database.url), tmp / "static")

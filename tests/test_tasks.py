@@ -12,16 +12,16 @@ from django_tasks.base import TaskResultStatus
 
 from apps.tasks.models import IdempotencyKey
 from apps.tasks.tests import sample_tasks
-from tests.fixtures import (
+from deploy.tools.harness.loopback import LoopbackServer, QuietHandler
+from deploy.tools.harness.postgres import PostgresDatabase
+from deploy.tools.harness.processes import (
     DEPLOYED_ENV,
     ROOT,
-    PostgresDatabase,
     run_manage,
     run_python,
     stop_process,
     subprocess_env,
 )
-from tests.loopback import LoopbackServer, QuietHandler
 
 lambda_backend = importlib.import_module("deploy.lambda.tasks")
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.fixtures import DEPLOYED_ENV, ROOT, subprocess_env
+from deploy.tools.harness.processes import DEPLOYED_ENV, ROOT, subprocess_env
 
 TOOL_COMMANDS = {"localaws", "runlambda", "invokelambda", "costmodel", "stackenv", "schedules"}
 

@@ -12,7 +12,9 @@ class CognitoBackend(ModelBackend):
     synced from Cognito groups work in the admin.
     """
 
-    def authenticate(self, request, id_token=None, nonce=None, **credentials):
+    # A token, not ModelBackend's username and password: authenticate() passes its
+    # keyword arguments through, and each backend takes the ones it understands.
+    def authenticate(self, request, id_token=None, nonce=None, **credentials):  # type: ignore[override]
         if id_token is None:
             return None
         try:

@@ -110,7 +110,7 @@ def _parse(raw):
     return keys
 
 
-_caches = {}
+_caches: dict[tuple, JWKSCache] = {}
 _caches_lock = threading.Lock()
 
 

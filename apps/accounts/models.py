@@ -18,5 +18,5 @@ class User(AbstractUser):
         help_text="The user's id in the Cognito user pool (the token's sub claim).",
     )
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # the stubs omit AbstractUser.Meta
         swappable = "AUTH_USER_MODEL"

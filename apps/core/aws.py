@@ -8,6 +8,7 @@ client has explicit timeouts and botocore's ``standard`` retry mode.
 
 import threading
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 
@@ -24,7 +25,7 @@ _SERVICE_IDS = {
     "sts": "STS",
 }
 
-_clients = {}
+_clients: dict[tuple, Any] = {}  # botocore clients by _config_key
 _lock = threading.Lock()
 _thread = threading.local()
 

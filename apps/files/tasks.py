@@ -67,12 +67,13 @@ def make_thumbnail(data):
                 if width * height > settings.FILES_MAX_PIXELS:
                     raise ImageRefused(f"an image of {width * height} pixels")
                 image.draft("RGB", (size, size))  # JPEG decodes at reduced scale
-                image = ImageOps.exif_transpose(image)
-                image.thumbnail((size, size))
-                if image.mode not in ("RGB", "RGBA"):
-                    image = image.convert("RGBA")
+                # A new image: the opened one stays bound to (and closed by) the with.
+                picture = ImageOps.exif_transpose(image)
+                picture.thumbnail((size, size))
+                if picture.mode not in ("RGB", "RGBA"):
+                    picture = picture.convert("RGBA")
                 out = io.BytesIO()
-                image.save(out, "WEBP", quality=80)
+                picture.save(out, "WEBP", quality=80)
     except (
         UnidentifiedImageError,
         OSError,

@@ -1,4 +1,6 @@
 import json
+from collections.abc import Iterable
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -142,7 +144,9 @@ def fallback_upload(request):
         return render(request, "files/too_large.html", {"message": message}, status=413)
     form = FallbackUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("file", [_("Choose a file.")])))
+        # An ErrorList yields its messages as str; the stubs say ValidationError | str.
+        errors = cast(Iterable[str], form.errors.get("file", [_("Choose a file.")]))
+        messages.error(request, " ".join(errors))
         return redirect("files:list")
     try:
         stored = services.file_upload_through_app(

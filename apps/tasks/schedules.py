@@ -5,7 +5,8 @@
             "schedule": "rate(1 day)",          # EventBridge rate() or cron() syntax
             "callable": "apps.tasks.idempotency.purge_expired_keys",
             # or "command": "clearsessions"    # a management command instead
-            "targets": ["server", "lambda"],   # optional: where it is scheduled (default both)
+            "targets": ["server"],             # optional: where it is scheduled (default all
+                                               # of settings.SCHEDULE_TARGETS)
         },
     }
 
@@ -27,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _EXPRESSION = re.compile(r"^(rate\(\d+ [a-z]+\)|cron\(\S+( \S+){5}\))$")
-DEPLOYED_TARGETS = ("server", "lambda")
 
 
 def jobs():
@@ -47,16 +47,17 @@ def jobs():
                 f"Schedule {name!r}: {job.get('schedule')!r} is neither rate(N unit) nor "
                 "cron() with six fields (EventBridge's syntax)."
             )
-        unknown = set(job.get("targets", DEPLOYED_TARGETS)) - set(DEPLOYED_TARGETS)
+        targets = settings.SCHEDULE_TARGETS
+        unknown = set(job.get("targets", targets)) - set(targets)
         if unknown:
             raise ImproperlyConfigured(f"Schedule {name!r}: unknown targets {sorted(unknown)}.")
     return registry
 
 
 def jobs_for(target):
-    return {
-        name: job for name, job in jobs().items() if target in job.get("targets", DEPLOYED_TARGETS)
-    }
+    """The jobs scheduled on ``target`` (every job names its targets, or runs on all)."""
+    targets = settings.SCHEDULE_TARGETS
+    return {name: job for name, job in jobs().items() if target in job.get("targets", targets)}
 
 
 def run_job(name):

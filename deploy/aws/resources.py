@@ -1,6 +1,6 @@
 """The AWS resources the app needs, defined once and created idempotently.
 
-Used as data by the CloudFormation drift test (tests/test_cloudformation.py checks
+Used as data by the CloudFormation drift test (tests/cloudformation/test_drift.py checks
 deploy/aws/amphibian.yaml against these, rather than copying them), and as code by the
 local stack (deploy/tools/localaws) and the test fixtures. The DynamoDB tables are the
 stores' own (``TABLES``); the buckets and the user pool are defined here.

@@ -18,6 +18,7 @@ import base64
 import io
 import logging
 import sys
+from typing import Any
 from urllib.parse import unquote, urlencode
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def wsgi_environ(event, context, kind):
     return environ
 
 
-_ENVIRON_KEYS = {}
+_ENVIRON_KEYS: dict[str, str] = {}
 
 
 def _environ_key(name):
@@ -147,8 +148,8 @@ def request_body(event):
 
 def call_wsgi(application, environ):
     """Call a WSGI application; ``(status, [(name, value)], body bytes)``."""
-    started = []
-    chunks = []
+    started: list[Any] = []  # [status, headers] once the application calls start_response
+    chunks: list[bytes] = []
 
     def start_response(status, headers, exc_info=None):
         started[:] = [status, headers]
@@ -178,7 +179,7 @@ def lambda_response(event, kind, status, headers, body):
             (name, value) for name, value in headers if name.lower() != "set-cookie"
         )
     elif kind == V1 or "multiValueHeaders" in event:
-        multi = {}
+        multi: dict[str, list[str]] = {}
         for name, value in headers:
             multi.setdefault(name, []).append(value)
         response["multiValueHeaders"] = multi
@@ -219,7 +220,7 @@ def is_binary(headers, body):
 
 
 def _joined(headers):
-    joined = {}
+    joined: dict[str, str] = {}
     for name, value in headers:
         joined[name] = f"{joined[name]},{value}" if name in joined else value
     return joined

@@ -14,6 +14,7 @@ nothing, and a failed attempt leaves no key, so the retry runs it again.
 
 import json
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -49,7 +50,7 @@ class LambdaInvokeBackend(BaseTaskBackend):
     def enqueue(self, task, args, kwargs):
         """Invoke the function asynchronously with the task; raises if Lambda refused it."""
         self.validate_task(task)
-        result = TaskResult(
+        result: TaskResult[Any] = TaskResult(
             task=task,
             id=get_random_id(),
             status=TaskResultStatus.READY,
@@ -122,7 +123,7 @@ def handle_invocation(event, context=None):
 
     worker_id = getattr(context, "aws_request_id", None) or get_random_id()
     started = timezone.now()
-    result = TaskResult(
+    result: TaskResult[Any] = TaskResult(
         task=task,
         id=task_id,
         status=TaskResultStatus.RUNNING,

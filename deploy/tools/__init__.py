@@ -2,7 +2,8 @@
 
 Nothing here runs in a deployed function or server, and nothing here is packaged: the
 local AWS stack (``localaws``), the local Lambda (``locallambda``), the cost model
-(``costs``) and the commands that drive them and the deploy (``management/commands``).
+(``costs``), the harness the tests and benchmarks start targets with (``harness``) and the
+commands that drive them and the deploy (``management/commands``).
 """
 
 import importlib

@@ -5,6 +5,7 @@ what they must. Values come from the environment; nothing here touches the netwo
 """
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -135,8 +136,8 @@ AWS_REGION = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
 AWS_ENDPOINT_URL = env.get("AWS_ENDPOINT_URL")
 AWS_ENDPOINT_URLS = env.endpoint_overrides()
 # Explicit keys only for the local stack; deployed targets use the role's credentials.
-AWS_ACCESS_KEY_ID = None
-AWS_SECRET_ACCESS_KEY = None
+AWS_ACCESS_KEY_ID: str | None = None
+AWS_SECRET_ACCESS_KEY: str | None = None
 AWS_CONNECT_TIMEOUT = env.as_float("AWS_CONNECT_TIMEOUT", 2.0)
 AWS_READ_TIMEOUT = env.as_float("AWS_READ_TIMEOUT", 5.0)
 AWS_MAX_ATTEMPTS = env.as_int("AWS_MAX_ATTEMPTS", 3)
@@ -273,7 +274,9 @@ TASKS_LAMBDA_MAX_PAYLOAD = env.as_int("TASKS_LAMBDA_MAX_PAYLOAD", 256 * 1024)
 
 # Scheduled jobs; see apps.tasks.schedules. After a change run
 # `python manage.py schedules --write` (Zappa events and systemd timers follow).
-SCHEDULES = {
+# The targets that schedule jobs, each from deploy/<target>/ (a new target adds its name here).
+SCHEDULE_TARGETS = ["server", "lambda"]
+SCHEDULES: dict[str, dict[str, Any]] = {
     "purge-idempotency-keys": {
         "schedule": "cron(17 3 * * ? *)",
         "callable": "apps.tasks.idempotency.purge_expired_keys",

@@ -23,7 +23,7 @@ DEFAULT_NAMES = ("DJANGO_SECRET_KEY", "DATABASE_URL")
 # GetParameters takes at most 10 names: more would need a second call.
 MAX_NAMES = 10
 
-_loaded = {}
+_loaded: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
 
 
 def parameter_names(path, names):

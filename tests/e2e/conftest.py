@@ -20,20 +20,19 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.fixtures import (
+from deploy.tools.harness.localstack import LocalAWSProcess, stack_env
+from deploy.tools.harness.loopback import free_port
+from deploy.tools.harness.postgres import PostgresDatabase
+from deploy.tools.harness.processes import (
     ROOT,
     TOOL_SETTINGS,
-    LocalAWSProcess,
-    PostgresDatabase,
-    free_port,
-    require,
     run_manage,
-    stack_env,
     stop_process,
     subprocess_env,
 )
-from tests.lambda_package import build_package
-from tests.server_target import Gunicorn, prepare, server_env, wait_for_health
+from deploy.tools.harness.server import Gunicorn, prepare, server_env, wait_for_health
+from tests.fixtures import require
+from tests.support.lambda_package import build_package
 from tests.test_server_target import nginx_config
 
 CHROMIUM = "/usr/bin/chromium"

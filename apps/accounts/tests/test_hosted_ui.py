@@ -6,14 +6,14 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import SESSION_TOKENS_KEY
-from apps.accounts.tests import factories
+from deploy.tools.harness import fake_cognito
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def hosted_ui(token_settings, test_key):
-    with factories.FakeHostedUI(test_key, client_secret="s3cret-client") as fake:
+    with fake_cognito.FakeHostedUI(test_key, client_secret="s3cret-client") as fake:
         token_settings.COGNITO_DOMAIN = fake.url
         token_settings.COGNITO_CLIENT_SECRET = "s3cret-client"
         yield fake
@@ -31,7 +31,7 @@ def test_login_redirects_to_authorize_with_pkce_state_and_nonce(client, hosted_u
     query = dict(urllib.parse.parse_qsl(parts.query))
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{hosted_ui.url}/oauth2/authorize"
     assert query["response_type"] == "code"
-    assert query["client_id"] == factories.CLIENT_ID
+    assert query["client_id"] == fake_cognito.CLIENT_ID
     assert query["redirect_uri"] == "http://testserver/accounts/callback/"
     assert query["code_challenge_method"] == "S256"
     assert len(query["state"]) >= 32 and len(query["nonce"]) >= 32
@@ -47,7 +47,7 @@ def test_happy_path_logs_in_with_a_new_session_key(client, hosted_ui):
     assert response["Location"] == "/admin/"
     assert client.session.session_key != before
     assert client.session[SESSION_TOKENS_KEY]["refresh_token"].startswith("refresh-")
-    user = get_user_model().objects.get(sub=factories.claims()["sub"])
+    user = get_user_model().objects.get(sub=fake_cognito.claims()["sub"])
     assert user.email == "ada@example.com" and user.is_staff
     # PKCE verifier and client secret (HTTP Basic) reached the token endpoint.
     assert hosted_ui.token_requests[-1]["code_verifier"]
@@ -145,7 +145,7 @@ def test_logout_revokes_and_leaves_through_the_hosted_ui(client, hosted_ui):
     target = urllib.parse.urlsplit(response["Location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == f"{hosted_ui.url}/logout"
     assert dict(urllib.parse.parse_qsl(target.query)) == {
-        "client_id": factories.CLIENT_ID,
+        "client_id": fake_cognito.CLIENT_ID,
         "logout_uri": "http://testserver/en/",
     }
     assert hosted_ui.revoked == [refresh]

@@ -10,15 +10,15 @@ import pytest
 
 from apps.accounts import jwks
 from apps.accounts.jwks import JWKSCache, jwks_cache
-from apps.accounts.tests import factories
 from apps.accounts.tokens import TokenError, verify_token
+from deploy.tools.harness import fake_cognito
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def jwks_server(test_key):
-    with factories.JWKSServer(test_key) as server:
+    with fake_cognito.JWKSServer(test_key) as server:
         yield server
 
 
@@ -35,7 +35,7 @@ def _random_kid():
 
 
 def test_keys_are_fetched_once_and_kept(fetching_settings, jwks_server, test_key):
-    token = test_key.sign(factories.claims())
+    token = test_key.sign(fake_cognito.claims())
     for _ in range(20):
         verify_token(token, token_uses=("access",))
     assert jwks_server.fetches == 1
@@ -43,7 +43,7 @@ def test_keys_are_fetched_once_and_kept(fetching_settings, jwks_server, test_key
 
 def test_a_thousand_unknown_kids_cause_at_most_one_fetch(fetching_settings, jwks_server, test_key):
     tokens = [
-        test_key.sign(factories.claims(), headers={"kid": _random_kid()}) for _ in range(1000)
+        test_key.sign(fake_cognito.claims(), headers={"kid": _random_kid()}) for _ in range(1000)
     ]
 
     def attempt(token):
@@ -61,7 +61,7 @@ def test_a_thousand_unknown_kids_cause_at_most_one_fetch(fetching_settings, jwks
 
 
 def test_concurrent_first_requests_share_one_fetch(fetching_settings, jwks_server, test_key):
-    token = test_key.sign(factories.claims())
+    token = test_key.sign(fake_cognito.claims())
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(lambda _: verify_token(token, token_uses=("access",)), range(64)))
     assert len(results) == 64
@@ -70,21 +70,21 @@ def test_concurrent_first_requests_share_one_fetch(fetching_settings, jwks_serve
 
 def test_rotation_is_picked_up_after_the_cooldown(fetching_settings, jwks_server, test_key):
     fetching_settings.COGNITO_JWKS_COOLDOWN = 0
-    verify_token(test_key.sign(factories.claims()), token_uses=("access",))
-    new_key = factories.SigningKey("rotated-key")
-    jwks_server.document = factories.jwks_document(test_key, new_key)
-    assert verify_token(new_key.sign(factories.claims()), token_uses=("access",))
+    verify_token(test_key.sign(fake_cognito.claims()), token_uses=("access",))
+    new_key = fake_cognito.SigningKey("rotated-key")
+    jwks_server.document = fake_cognito.jwks_document(test_key, new_key)
+    assert verify_token(new_key.sign(fake_cognito.claims()), token_uses=("access",))
     assert jwks_server.fetches == 2
 
 
 def test_endpoint_down_keeps_verifying_with_cached_keys(fetching_settings, jwks_server, test_key):
     fetching_settings.COGNITO_JWKS_COOLDOWN = 0
-    token = test_key.sign(factories.claims())
+    token = test_key.sign(fake_cognito.claims())
     verify_token(token, token_uses=("access",))
     jwks_server.up = False
     with pytest.raises(TokenError, match="unknown_key"):  # refetch fails, old keys kept
         verify_token(
-            test_key.sign(factories.claims(), headers={"kid": "x"}), token_uses=("access",)
+            test_key.sign(fake_cognito.claims(), headers={"kid": "x"}), token_uses=("access",)
         )
     assert verify_token(token, token_uses=("access",))
     assert jwks_server.fetches == 2
@@ -94,7 +94,7 @@ def test_no_keys_and_endpoint_down_is_503_not_401(
     client, fetching_settings, jwks_server, test_key
 ):
     jwks_server.up = False
-    token = test_key.sign(factories.claims())
+    token = test_key.sign(fake_cognito.claims())
     response = client.get("/accounts/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
@@ -102,7 +102,7 @@ def test_no_keys_and_endpoint_down_is_503_not_401(
 
 
 def test_preseeded_file_needs_no_fetch(token_settings, test_key):
-    token = test_key.sign(factories.claims())
+    token = test_key.sign(fake_cognito.claims())
     for _ in range(10):
         verify_token(token, token_uses=("access",))
     assert jwks_cache().fetches == 0  # the URL is a closed port: any fetch would show here
@@ -112,7 +112,7 @@ def test_concurrent_first_requests_wait_for_the_seed_file(
     token_settings, test_key, monkeypatch, tmp_path
 ):
     seed = tmp_path / "jwks.json"
-    seed.write_text(json.dumps(factories.jwks_document(test_key)))
+    seed.write_text(json.dumps(fake_cognito.jwks_document(test_key)))
     slow_parse = jwks._parse
 
     def parse(raw):

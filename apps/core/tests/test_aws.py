@@ -3,7 +3,7 @@
 import pytest
 
 from apps.core import aws
-from tests.fixtures import DEPLOYED_ENV, run_python, subprocess_env
+from deploy.tools.harness.processes import DEPLOYED_ENV, run_python, subprocess_env
 
 
 def test_clients_have_explicit_timeouts_and_standard_retries(settings):

@@ -7,7 +7,8 @@ import pytest
 from django.conf import settings
 
 from apps.core import aws
-from tests.fixtures import DEPLOYED_ENV, free_port, run_python, subprocess_env
+from deploy.tools.harness.loopback import free_port
+from deploy.tools.harness.processes import DEPLOYED_ENV, run_python, subprocess_env
 
 
 def test_healthz_is_ok_without_any_dependency(client, settings):

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
+from deploy.tools.harness.processes import DEPLOYED_ENV, ROOT, run_python, subprocess_env
 from project.targets import settings_module
-from tests.fixtures import DEPLOYED_ENV, ROOT, run_python, subprocess_env
 
 
 def manage(*args, **env):

@@ -8,7 +8,8 @@ import sys
 from django.conf import settings
 
 from apps.core import aws
-from tests.fixtures import DEPLOYED_ENV, ROOT, free_port, subprocess_env
+from deploy.tools.harness.loopback import free_port
+from deploy.tools.harness.processes import DEPLOYED_ENV, ROOT, subprocess_env
 
 RENDER = """
 import json

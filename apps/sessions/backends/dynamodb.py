@@ -138,7 +138,7 @@ class SessionStore(SessionBase):
     def _item(self, data, expires_at):
         """The item for the current session: key, signed data and TTL expiry."""
         return {
-            **self._key(self._get_or_create_session_key()),
+            **self._key(self._get_or_create_session_key()),  # type: ignore[attr-defined]  # SessionBase's, unlisted in the stubs
             DATA_ATTRIBUTE: {"S": self.encode(data)},
             TTL_ATTRIBUTE: {"N": str(expires_at)},
         }
@@ -163,7 +163,7 @@ class SessionStore(SessionBase):
         """
         if self.session_key is None:
             return self.create()
-        data = self._get_session(no_load=must_create)
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]  # as above
         if not must_create and self._refresh_can_wait():
             return
         expires_at = int(self.get_expiry_date().timestamp())

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from apps.core import aws
 from apps.sessions.backends.dynamodb import KEY_ATTRIBUTE as SESSIONS_KEY_ATTRIBUTE
 from apps.sessions.backends.dynamodb import TTL_ATTRIBUTE as SESSIONS_TTL_ATTRIBUTE
-from tests.fixtures import free_port
+from deploy.tools.harness.loopback import free_port
 
 pytestmark = pytest.mark.usefixtures("local_aws")
 

@@ -16,7 +16,7 @@ from apps.sessions.tests.table import (
     recorded_calls,
     set_stored_expiry,
 )
-from tests.fixtures import free_port
+from deploy.tools.harness.loopback import free_port
 
 pytestmark = [pytest.mark.urls("apps.sessions.tests.urls"), pytest.mark.usefixtures("local_aws")]
 

@@ -5,6 +5,7 @@ the Lambda package, and this module must stay importable without it.
 """
 
 import math
+from typing import Any
 
 from deploy.tools.costs.model import average_rps, break_even
 
@@ -111,6 +112,7 @@ def draw_chart(path, options, found, low, high, prices, subtitle):
     lambda_styles = iter(("-", "--"))
     servers = 0
     for option in options:
+        style: dict[str, Any]  # keyword arguments of Axes.plot
         if option.kind == "lambda":
             style = {"linewidth": 2.8, "color": "black", "linestyle": next(lambda_styles)}
         else:

@@ -10,6 +10,7 @@ and parameters survive a restart (a hard kill loses at most the last interval).
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class LocalAWS:
     def __init__(self, host="127.0.0.1", port=0, save_interval=0.5):
         self.host = host
         self.port = port
-        self._save = None
+        self._save: Callable[[], object] | None = None
         self._save_interval = save_interval
         self._dirty = threading.Event()
         self._stopping = threading.Event()
@@ -121,6 +122,8 @@ class LocalAWS:
                 self._save_now()
 
     def _save_now(self):
+        if self._save is None:  # save_changes() not called yet: nothing to save with
+            return
         self._dirty.clear()
         try:
             self._save()

@@ -118,7 +118,7 @@ class Snapshot:
         pools = []
         for pool in aws.pages(cognito, "list_user_pools", "UserPools", MaxResults=60):
             pool_id = pool["Id"]
-            memberships = {}
+            memberships: dict[str, list[str]] = {}
             groups = []
             for group in aws.pages(cognito, "list_groups", "Groups", UserPoolId=pool_id):
                 groups.append(group["GroupName"])

@@ -69,7 +69,7 @@ class Stage:
 
     def package_settings(self):
         """The ``zappa_settings.py`` that ``zappa package`` writes (the keys our handler reads)."""
-        mapping = {}
+        mapping: dict[str, list[str]] = {}
         for event in self.settings.get("events", []):
             arn = event.get("event_source", {}).get("arn")
             if arn and event.get("function"):

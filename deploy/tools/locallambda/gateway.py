@@ -61,7 +61,7 @@ class Gateway:
         )
         self.max_request_bytes = max_request_bytes
         self.max_event_bytes = max_event_bytes
-        self.server = ThreadingHTTPServer((host, port), GatewayHandler)
+        self.server = GatewayServer((host, port), GatewayHandler)
         self.server.daemon_threads = True
         self.server.gateway = self
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -118,7 +118,16 @@ class Gateway:
         return 202, [("Content-Type", "application/json")], b""
 
 
+class GatewayServer(ThreadingHTTPServer):
+    """The HTTP server of one ``Gateway``, which its handlers reach as ``server.gateway``."""
+
+    gateway: Gateway
+    # After bind, an AF_INET socket's own address: the host is a str, never bytes.
+    server_address: tuple[str, int]
+
+
 class GatewayHandler(BaseHTTPRequestHandler):
+    server: GatewayServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # see RuntimeAPIHandler
 

@@ -90,14 +90,15 @@ def _rest(request, headers, stage):
 
 
 def _http_api(request, headers, stage):
-    joined, cookies = {}, []
+    joined: dict[str, str] = {}
+    cookies: list[str] = []
     for name, value in headers:
         if name.lower() == "cookie":
             cookies.extend(part.strip() for part in value.split(";") if part.strip())
             continue
         name = name.lower()
         joined[name] = f"{joined[name]},{value}" if name in joined else value
-    query = {}
+    query: dict[str, str] = {}
     for name, value in parse_qsl(request.query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
     body, encoded = _body(request)
@@ -138,7 +139,7 @@ def _http_api(request, headers, stage):
 
 
 def _alb(request, headers, stage):
-    query = {}
+    query: dict[str, list[str]] = {}
     for pair in filter(None, request.query.split("&")):
         name, _, value = pair.partition("=")
         query.setdefault(name, []).append(value)
@@ -161,7 +162,7 @@ def _alb(request, headers, stage):
 
 
 def _multi(pairs):
-    multi = {}
+    multi: dict[str, list[str]] = {}
     for name, value in pairs:
         multi.setdefault(name, []).append(value)
     return multi
@@ -183,7 +184,7 @@ def response_from(kind, payload):
     if kind in (V2, URL) and not (isinstance(document, dict) and "statusCode" in document):
         # Payload 2.0 takes any other JSON value as a 200 response body.
         return 200, [("Content-Type", "application/json")], json.dumps(document).encode()
-    headers = []
+    headers: list[tuple[str, str]] = []
     multi = document.get("multiValueHeaders") or {}
     for name, values in multi.items():
         headers.extend((name, str(value)) for value in values)

@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.core import aws
 
 # Stack output -> (variable, format of its value). Every variable the deployed settings
-# need from the stack is here; tests/test_cloudformation.py checks the template has them.
+# need from the stack is here; tests/cloudformation/test_template.py checks the template has them.
 STACK_OUTPUTS = {
     "Region": [("AWS_REGION", "{}")],
     "AppDomain": [

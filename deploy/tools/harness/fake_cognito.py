@@ -1,4 +1,5 @@
-"""Signed test tokens shaped like Cognito's, and small loopback servers standing in for it."""
+"""Cognito stand-ins: signed tokens shaped like Cognito's, and loopback servers for its JWKS
+endpoint and the hosted UI's OAuth."""
 
 import base64
 import hashlib
@@ -10,7 +11,7 @@ import uuid
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.loopback import LoopbackServer, QuietHandler
+from deploy.tools.harness.loopback import LoopbackServer, QuietHandler
 
 REGION = "us-east-1"
 POOL_ID = "us-east-1_TestPool1"
@@ -42,10 +43,11 @@ class SigningKey:
 
 
 def jwks_document(*keys):
+    """The JWKS document (``{"keys": [...]}``) publishing ``keys``."""
     return {"keys": [key.jwk for key in keys]}
 
 
-def claims(token_use="access", **overrides):
+def claims(token_use="access", **overrides):  # noqa: S107 - a claim value, not a secret
     """Claims as Cognito issues them for ``token_use``; ``None`` values are removed."""
     now = int(time.time())
     base = {
@@ -58,7 +60,7 @@ def claims(token_use="access", **overrides):
         "jti": str(uuid.uuid4()),
         "origin_jti": str(uuid.uuid4()),
     }
-    if token_use == "access":
+    if token_use == "access":  # noqa: S105 - a claim value, not a secret
         base.update(client_id=CLIENT_ID, username=base["sub"], scope="openid email")
     else:
         base.update(aud=CLIENT_ID, email="ada@example.com", **{"cognito:username": base["sub"]})

@@ -9,7 +9,8 @@ import os
 import shutil
 import subprocess
 
-from tests.fixtures import ROOT, require
+from deploy.tools.harness.processes import ROOT
+from tests.fixtures import require
 
 BASE_IMAGE = "localhost/amphibian-base:bookworm"
 IMAGE = "localhost/amphibian:test"

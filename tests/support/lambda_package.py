@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.fixtures import ROOT
+from deploy.tools.harness.processes import ROOT
 
 
 def build_package(stage="dev", output=None, **env):

@@ -1,14 +1,38 @@
-"""Tiny HTTP servers on 127.0.0.1 that stand in for AWS endpoints the local stack lacks."""
+"""Loopback: free ports on 127.0.0.1, and tiny HTTP servers there standing in for AWS endpoints."""
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def free_port():
+    """A port nothing listens on now (the OS's pick; free until someone binds it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def listening(host, port):
+    """Whether ``host:port`` accepts a TCP connection within a second."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class OwnedHTTPServer(ThreadingHTTPServer):
+    """The HTTP server of a LoopbackServer, which its handlers reach as ``self.server.owner``."""
+
+    owner: Any  # the LoopbackServer subclass, with whatever state its handlers keep there
 
 
 class LoopbackServer:
     """A ThreadingHTTPServer on a free loopback port; ``handler.server.owner`` is this object."""
 
     def __init__(self, handler):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = OwnedHTTPServer(("127.0.0.1", 0), handler)
         self.server.owner = self
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -23,6 +47,10 @@ class LoopbackServer:
 
 
 class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers in one call (``reply``)."""
+
+    server: OwnedHTTPServer
+
     def log_message(self, *args):
         pass
 
