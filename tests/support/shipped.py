@@ -5,11 +5,11 @@ Paths are relative to the zip root or to the image's app directory and site-pack
 
 import re
 
-# The tools room, the test suite and benchmarks; developer-only distributions (moto and
-# the local Lambda's runtime interface client, the cost model's matplotlib) and the cost
-# model's price list.
+# The tools room, the package build, the test suite and benchmarks; developer-only
+# distributions (moto and the local Lambda's runtime interface client, the cost model's
+# matplotlib) and the cost model's price list.
 FORBIDDEN = re.compile(
-    r"^(deploy/tools/|tests/|bench/"
+    r"^(deploy/tools/|deploy/lambda/packager/|deploy/lambda/package\.py|tests/|bench/"
     r"|(moto|awslambdaric|matplotlib|mpl_toolkits|pytest|_pytest|playwright|cfnlint)[/.-]"
     r"|.*prices\.json$)"
 )
