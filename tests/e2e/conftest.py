@@ -33,7 +33,7 @@ from deploy.tools.harness.processes import (
 from deploy.tools.harness.server import Gunicorn, prepare, server_env, wait_for_health
 from tests.fixtures import require
 from tests.support.lambda_package import build_package
-from tests.test_server_target import nginx_config
+from tests.support.nginx import nginx_config
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
