@@ -2,7 +2,6 @@
 
 import json
 import signal
-import socket
 import threading
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from deploy.tools.harness.loopback import listening
 from deploy.tools.localaws.provision import provision_local_stack
 from deploy.tools.localaws.server import LocalAWS
 from deploy.tools.localaws.snapshot import Snapshot
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         outputs_file = Path(state_dir) / "outputs.json"
         if wait:
             return self._wait_until_ready(host, port, outputs_file)
-        if _answers(host, port):
+        if listening(host, port):
             raise CommandError(
                 f"Something already listens on {host}:{port}; is the local AWS stack running "
                 "already? Stop it or pass --port."
@@ -79,18 +79,9 @@ class Command(BaseCommand):
     def _wait_until_ready(self, host, port, outputs_file, timeout=60.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if outputs_file.exists() and _answers(host, port):
+            if outputs_file.exists() and listening(host, port):
                 return
             time.sleep(0.2)
         raise CommandError(
             f"The local AWS stack on {host}:{port} was not ready within {timeout:.0f}s."
         )
-
-
-def _answers(host, port):
-    """True if something accepts connections on ``host:port``."""
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
