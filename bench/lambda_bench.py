@@ -56,6 +56,7 @@ FUNCTION_ENV = {
     **DEPLOYED_ENV,
     "DJANGO_DEPLOY_TARGET": "lambda",
     "DJANGO_ALLOWED_HOSTS": f"127.0.0.1,{API_HOST}",
+    "CANONICAL_HOST": "",  # redirects stay on the loopback host asked for
     "DJANGO_SECURE_SSL_REDIRECT": "false",
     "AWS_REGION": "us-east-1",
     "AWS_ENDPOINT_URL": "http://127.0.0.1:9",

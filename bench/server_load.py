@@ -33,6 +33,7 @@ APP_ENV = {
     **DEPLOYED_ENV,
     "DJANGO_DEPLOY_TARGET": "server",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,app.example.com",
+    "CANONICAL_HOST": "",  # redirects stay on the loopback host asked for
     "DJANGO_SECURE_SSL_REDIRECT": "false",
     # Never connected to on these paths; the settings only insist that it is set.
     "DATABASE_URL": "postgres://bench@127.0.0.1:9/bench",

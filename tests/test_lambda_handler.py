@@ -282,6 +282,9 @@ def test_unmapped_records_and_raw_commands_are_refused():
         invoke(event)
     with pytest.raises(events.UnroutableEvent, match="raw_command"):
         invoke({"raw_command": "print(1)"})
+    for payload in ("hello", ["a"], 7, None):
+        with pytest.raises(events.UnroutableEvent, match="event of type"):
+            invoke(payload)
 
 
 def test_header_names_chosen_by_clients_do_not_grow_the_key_cache():

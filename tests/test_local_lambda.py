@@ -40,6 +40,7 @@ def function_env(local_aws, database):
             **DEPLOYED_ENV,
             "DATABASE_URL": f"sqlite:///{database}",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "CANONICAL_HOST": "",  # redirects stay on the loopback host asked for
             "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": local_aws.url,
             "AWS_ACCESS_KEY_ID": "test",

@@ -160,6 +160,7 @@ LAMBDA_ENV = {
     **DEPLOYED_ENV,
     "DJANGO_DEPLOY_TARGET": "lambda",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    "CANONICAL_HOST": "",  # redirects stay on the loopback host asked for
     "DATABASE_URL": "sqlite:///:memory:",
     # As the dev stage sets them: pages link the CDN, from the manifest in the package.
     "DJANGO_STATIC_STORAGE": "s3",

@@ -1,15 +1,21 @@
 """The server target for real: gunicorn on PostgreSQL and the local AWS stack, nginx with
 deploy/ec2's site in front, systemd-analyze on the units, the Redis cache."""
 
+import collections
+import concurrent.futures
+import http.client
 import importlib.util
 import json
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 
@@ -104,7 +110,7 @@ def test_nginx_forwards_https_and_client_address(nginx, gunicorn):
     # nginx's $request_id became the app's request id, so both logs share it.
     request_id = response.headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", request_id)
-    line = next(a for a in gunicorn.access_log() if a["request_id"] == request_id)
+    line = gunicorn.access_line(request_id)
     assert line["forwarded_proto"] == "https"
     assert line["forwarded_for"] == "127.0.0.1"
     assert line["host"] == HOST
@@ -133,6 +139,98 @@ def test_nginx_body_limit_matches_the_fallback_upload_limit(nginx):
     assert "X-Request-ID" not in too_big.headers  # refused by nginx, gunicorn never saw it
     within = browser.post("/files/upload", b"x" * (limit - 1024), headers=headers)
     assert within.status != 413 and "X-Request-ID" in within.headers  # the app decided
+
+
+def test_nginx_closes_connections_for_unknown_hosts(nginx):
+    for base in (nginx["http"], nginx["https"]):
+        with pytest.raises((http.client.RemoteDisconnected, ssl.SSLError, ConnectionError)):
+            Browser(base, host="evil.com").get("/en/about/")
+    # A load balancer's health check names the instance's address: it still gets through.
+    assert Browser(nginx["http"], host="10.0.1.17").get("/healthz").status == 200
+    # The site's own host is served, and its redirects name it.
+    moved = Browser(nginx["http"]).get("/api/files")
+    assert moved.status == 301
+    assert moved.headers["Location"] == f"https://{HOST}/api/files/"
+
+
+def _form_token(browser, path):
+    page = browser.get(path)
+    assert page.status == 200, page.status
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+
+def _post_form(browser, path, fields):
+    return browser.post(path, urllib.parse.urlencode(fields).encode()).status
+
+
+def _in_parallel(count, call):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=count) as pool:
+        return collections.Counter(pool.map(lambda _: call(), range(count)))
+
+
+def _contact_rows(gunicorn, address):
+    with psycopg.connect(gunicorn.env["DATABASE_URL"]) as connection:
+        return connection.execute(
+            "SELECT count(*) FROM pages_contactmessage WHERE remote_addr = %s", [address]
+        ).fetchone()[0]
+
+
+def test_a_stranger_cannot_lock_out_a_user_with_the_right_password(nginx):
+    username, password = settings.LOCALAWS_DEMO_USERNAME, settings.LOCALAWS_DEMO_PASSWORD
+    stranger = Browser(nginx["https"], client_address="127.0.0.2")
+    fields = {"csrfmiddlewaretoken": _form_token(stranger, "/accounts/login/")}
+    wrong = {**fields, "username": username, "password": "Not-the-password-1"}
+    statuses = [_post_form(stranger, "/accounts/login/", wrong) for _ in range(8)]
+    limit = settings.LOGIN_FAILURE_LIMIT
+    assert statuses == [400] * limit + [429] * (8 - limit)
+    # The stranger's address is throttled for this user; the user, elsewhere, is not.
+    user = Browser(nginx["https"], client_address="127.0.0.3")
+    assert user.login(username, password).status == 302
+    assert user.get("/accounts/me/").json()["email"] == username
+
+
+def test_parallel_wrong_logins_never_pass_the_limit(nginx):
+    browser = Browser(nginx["https"], client_address="127.0.0.4")
+    fields = {
+        "csrfmiddlewaretoken": _form_token(browser, "/accounts/login/"),
+        "username": "parallel-guesser@example.com",
+        "password": "Not-the-password-1",
+    }
+    seen = _in_parallel(40, lambda: _post_form(browser, "/accounts/login/", fields))
+    # Exactly the limit reached Cognito (400: refused there); the rest never left the app.
+    assert seen == {400: settings.LOGIN_FAILURE_LIMIT, 429: 40 - settings.LOGIN_FAILURE_LIMIT}
+
+
+def test_parallel_contact_posts_store_only_what_is_left(nginx, gunicorn):
+    address = "127.0.0.5"
+    browser = Browser(nginx["https"], client_address=address)
+    fields = {
+        "csrfmiddlewaretoken": _form_token(browser, "/en/contact/"),
+        "name": "Parallel",
+        "email": "parallel@example.com",
+        "message": "Hello",
+    }
+    limit = settings.CONTACT_RATE_LIMIT
+    for _ in range(limit - 3):
+        assert _post_form(browser, "/en/contact/", fields) == 302
+    seen = _in_parallel(30, lambda: _post_form(browser, "/en/contact/", fields))
+    assert seen == {302: 3, 429: 27}
+    assert _contact_rows(gunicorn, address) == limit  # nginx's address reached the app
+
+
+def test_a_spoofed_forwarded_for_is_not_the_client_address(nginx, gunicorn):
+    browser = Browser(nginx["https"], client_address="127.0.0.6")
+    fields = {
+        "csrfmiddlewaretoken": _form_token(browser, "/en/contact/"),
+        "name": "Spoof",
+        "email": "spoof@example.com",
+        "message": "Hello",
+    }
+    body = urllib.parse.urlencode(fields).encode()
+    response = browser.post("/en/contact/", body, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.status == 302
+    assert _contact_rows(gunicorn, "127.0.0.6") == 1
+    assert _contact_rows(gunicorn, "203.0.113.9") == 0
 
 
 # --- systemd ------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.http import TextInputForm
 
-class PasswordLoginForm(forms.Form):
+
+class PasswordLoginForm(TextInputForm):
     username = forms.CharField(
         label=_("Email"),
         max_length=254,

@@ -7,7 +7,6 @@ failed fetch keeps the old keys. A JWKS file can pre-seed the cache so that a La
 start verifies its first token without any network call.
 """
 
-import json
 import logging
 import threading
 import time
@@ -17,7 +16,8 @@ import urllib.request
 from django.conf import settings
 
 from apps.accounts.conf import jwks_url
-from apps.accounts.rsa import RSAPublicKey
+from apps.accounts.rsa import RSAPublicKey, is_verification_key
+from apps.core.http import parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -91,17 +91,22 @@ class JWKSCache:
 
 
 def _parse(raw):
-    """``{kid: RSAPublicKey}`` for the RS256 signing keys of a JWKS document."""
+    """``{kid: RSAPublicKey}`` for the RS256 signing keys of a JWKS document.
+
+    ValueError (InvalidInput is one) if it is not a JWKS document.
+    """
     if len(raw) > MAX_JWKS_BYTES:
         raise ValueError("JWKS document too large")
-    document = json.loads(raw)
+    document = parse_json(raw)
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise ValueError("not a JWKS document")
     keys = {}
     for jwk in document["keys"]:
-        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or "kid" not in jwk:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
             continue
-        if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
+        if not isinstance(jwk.get("kid"), str) or not jwk["kid"]:
+            continue
+        if not is_verification_key(jwk) or jwk.get("alg", "RS256") != "RS256":
             continue
         try:
             keys[jwk["kid"]] = RSAPublicKey.from_jwk(jwk)

@@ -39,6 +39,8 @@ class RSAPublicKey:
         """The key of an RSA JWK (RFC 7518 section 6.3); ValueError if unusable."""
         if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
             raise ValueError("not an RSA JWK")
+        if not is_verification_key(jwk):
+            raise ValueError("not a signature verification key (use, key_ops)")
         if any(name in jwk for name in ("d", "p", "q", "dp", "dq", "qi")):
             raise ValueError("private key parameters in a published key set")
         n, e = _uint(jwk.get("n"), "n"), _uint(jwk.get("e"), "e")
@@ -47,6 +49,13 @@ class RSAPublicKey:
         if e < 3 or e % 2 == 0 or e >= n:
             raise ValueError("invalid public exponent")
         return cls(n, e)
+
+
+def is_verification_key(jwk):
+    """Whether a JWK may verify signatures: ``use`` (RFC 7517 section 4.2), when present,
+    is ``"sig"``, and ``key_ops`` (section 4.3), when present, lists ``"verify"``."""
+    key_ops = jwk.get("key_ops", ["verify"])
+    return jwk.get("use", "sig") == "sig" and isinstance(key_ops, list) and "verify" in key_ops
 
 
 # Cached: an API client sends the same access token with every request for its hour, and

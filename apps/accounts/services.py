@@ -2,6 +2,7 @@
 
 import logging
 import time
+import uuid
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login, logout
@@ -10,6 +11,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from apps.accounts import revocation
+from apps.core import limits
 
 logger = logging.getLogger(__name__)
 
@@ -20,14 +22,18 @@ def user_from_claims(claims, *, sync_groups=True):
     """The user for a verified token's ``sub``, created on first sight; groups synced.
 
     Access tokens carry no email or name: those are filled from ID tokens at login and
-    never blanked by an access token.
+    never blanked by an access token. The claims are verify_token's, so their types are
+    known; their lengths are fitted to the columns here.
     """
     User = get_user_model()
     sub = claims["sub"]
+    # As create_user stores it; a shortened address is somebody else's, so one that does
+    # not fit is left out.
+    email = User.objects.normalize_email(claims.get("email", ""))
     profile = {
-        "email": claims.get("email", ""),
-        "first_name": claims.get("given_name", ""),
-        "last_name": claims.get("family_name", ""),
+        "email": email if len(email) <= _column_length(User, "email") else "",
+        "first_name": claims.get("given_name", "")[: _column_length(User, "first_name")],
+        "last_name": claims.get("family_name", "")[: _column_length(User, "last_name")],
     }
     user = User.objects.filter(sub=sub).first()
     if user is None:
@@ -46,15 +52,36 @@ def user_from_claims(claims, *, sync_groups=True):
 
 
 def _create_user(User, sub, claims, profile):
-    username = claims.get("cognito:username") or claims.get("username") or sub
-    if User.objects.filter(username=username).exists():
-        username = sub
     try:
         with transaction.atomic():
-            return User.objects.create_user(username=username, sub=sub, **profile)
+            return User.objects.create_user(
+                username=_free_username(User, sub, claims), sub=sub, **profile
+            )
     except IntegrityError:
         # Two first requests of the same user at once: the other one created it.
         return User.objects.get(sub=sub)
+
+
+def _free_username(User, sub, claims):
+    """The token's username if it fits and is free, else the sub, else a new unique name.
+
+    Names are compared as create_user stores them (NFKC, which can lengthen them), and a
+    username can be the user's choice: someone may have picked another user's sub.
+    """
+    limit = _column_length(User, "username")
+    for claimed in (claims.get("cognito:username") or claims.get("username"), sub):
+        candidate = User.normalize_username(claimed or "")
+        if (
+            candidate
+            and len(candidate) <= limit
+            and not User.objects.filter(username=candidate).exists()
+        ):
+            return candidate
+    return f"user-{uuid.uuid4().hex}"
+
+
+def _column_length(User, field):
+    return User._meta.get_field(field).max_length
 
 
 def sync_user_groups(user, cognito_groups):
@@ -71,7 +98,10 @@ def sync_user_groups(user, cognito_groups):
 
 def user_for_bearer(claims):
     """The user of an API call; groups are synced at most once per token (per process cache)."""
-    marker = f"cognito-synced:{claims.get('jti') or claims.get('origin_jti') or claims['sub']}"
+    # Hashed: a jti may hold any character, and memcached refuses some in keys.
+    marker = limits.key(
+        "cognito-synced", claims.get("jti") or claims.get("origin_jti") or claims["sub"]
+    )
     ttl = max(int(claims["exp"] - time.time()), 1)
     return user_from_claims(claims, sync_groups=cache.add(marker, True, ttl))
 

@@ -2,11 +2,12 @@
 
 No request objects here: the middleware, the login flow and the authentication backend
 all call ``verify_token``. Every rejection raises ``TokenError`` with a short machine
-reason that goes into the 401 (RFC 6750 ``error_description``) and the logs.
+reason that goes into the 401 (RFC 6750 ``error_description``) and the logs. The claims
+the code reads are type-checked first, so a signed but odd value (NaN, a list where a
+string belongs) is a rejection too, never an exception further on.
 """
 
 import hmac
-import json
 import time
 
 import jwt
@@ -15,10 +16,35 @@ from django.conf import settings
 from apps.accounts import conf, revocation
 from apps.accounts.jwks import jwks_cache
 from apps.accounts.rsa import RS256
+from apps.core.http import InvalidInput, parse_json
 
 ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "token_use", "sub")
 MAX_TOKEN_LENGTH = 8192  # Cognito tokens are 1-2 KB even with many groups
+# Seconds since the epoch, up to the end of year 9999 (what datetime can hold).
+TIME_CLAIMS = ("exp", "iat", "nbf", "auth_time")
+MAX_TIMESTAMP = 253402300799
+# The string claims read here or by services, and their longest acceptable length:
+# Cognito's own limits (attribute values 2048, group names 128; Group.name holds 150),
+# 256 for the jti (a deny-list key: DynamoDB keys stop at 2048 bytes, UTF-8 takes up to
+# four a character), and User.sub's column for the sub, the one value that cannot be
+# shortened. services.py fits the profile claims into their columns.
+MAX_CLAIM_LENGTH = 2048
+STRING_CLAIMS = {
+    "iss": MAX_CLAIM_LENGTH,
+    "sub": 128,  # User.sub's max_length (test_claims_types checks they agree)
+    "token_use": MAX_CLAIM_LENGTH,
+    "client_id": MAX_CLAIM_LENGTH,
+    "username": MAX_CLAIM_LENGTH,
+    "cognito:username": MAX_CLAIM_LENGTH,
+    "email": MAX_CLAIM_LENGTH,
+    "given_name": MAX_CLAIM_LENGTH,
+    "family_name": MAX_CLAIM_LENGTH,
+    "nonce": MAX_CLAIM_LENGTH,
+    "jti": 256,
+    "origin_jti": 256,
+}
+MAX_GROUP_LENGTH = 128
 
 
 class TokenError(Exception):
@@ -57,7 +83,7 @@ def verify_token(token, *, token_uses, nonce=None):
     _check_use_and_audience(claims, token_uses)
     _check_age(claims, leeway)
     if nonce is not None and not hmac.compare_digest(
-        str(claims.get("nonce", "")).encode(), nonce.encode()
+        claims.get("nonce", "").encode(), nonce.encode()
     ):
         raise TokenError("bad_nonce", "the ID token's nonce is not this login's")
     if settings.COGNITO_CHECK_REVOCATION and revocation.is_revoked(
@@ -85,24 +111,44 @@ def _header(token):
 
 def _claims(payload):
     try:
-        claims = json.loads(payload)
-    except ValueError:
-        raise TokenError("malformed", "the payload is not JSON") from None
+        claims = parse_json(payload)
+    except InvalidInput as exc:
+        raise TokenError("malformed", f"the payload: {exc}") from None
     if not isinstance(claims, dict):
         raise TokenError("malformed", "the payload is not a JSON object")
     for name in REQUIRED_CLAIMS:
         if claims.get(name) is None:
             raise TokenError("missing_claim", f"no {name} claim")
-    # The deny-list looks these up as strings; another type must not skip the lookup.
-    for name in ("jti", "origin_jti"):
-        if not isinstance(claims.get(name, ""), str):
-            raise TokenError("malformed", f"{name} is not a string")
+    # A claim that is present has its type, whether or not this token needs it: the
+    # deny-list must not skip a jti that is a list, nor a comparison pass a NaN.
+    for name in TIME_CLAIMS:
+        if name in claims and not _is_time(claims[name]):
+            raise TokenError("malformed", f"{name} is not a time in seconds")
+    for name, limit in STRING_CLAIMS.items():
+        if name in claims and not _is_string(claims[name], limit):
+            raise TokenError("malformed", f"{name} is not a string of at most {limit} characters")
+    groups = claims.get("cognito:groups", [])
+    if not isinstance(groups, list) or not all(_is_string(g, MAX_GROUP_LENGTH) for g in groups):
+        raise TokenError("malformed", "cognito:groups is not a list of group names")
     return claims
+
+
+def _is_time(value):
+    # bool is an int; parse_json has refused NaN and the infinities, which fail here too.
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0 <= value <= MAX_TIMESTAMP
+    )
+
+
+def _is_string(value, limit):
+    return isinstance(value, str) and len(value) <= limit
 
 
 def _check_time_and_issuer(claims, leeway):
     now = time.time()
-    exp, iat, nbf = (_number(claims, name) for name in ("exp", "iat", "nbf"))
+    exp, iat, nbf = (claims.get(name) for name in ("exp", "iat", "nbf"))
     if exp <= now - leeway:
         raise TokenError("expired", "the token has expired")
     if iat > now + leeway or (nbf is not None and nbf > now + leeway):
@@ -110,13 +156,6 @@ def _check_time_and_issuer(claims, leeway):
     # Exact match: a prefix, suffix or trailing slash names some other issuer.
     if claims["iss"] != conf.issuer():
         raise TokenError("wrong_issuer", "not this user pool's issuer")
-
-
-def _number(claims, name):
-    value = claims.get(name)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise TokenError("malformed", f"{name} is not a number")
-    return value
 
 
 def _check_use_and_audience(claims, token_uses):
@@ -136,7 +175,7 @@ def _check_use_and_audience(claims, token_uses):
             raise TokenError("wrong_audience", "access token of another app client")
     else:
         raise TokenError("wrong_token_use", f"unknown token_use {use!r}")
-    if not isinstance(claims["sub"], str) or not claims["sub"]:
+    if not claims["sub"]:
         raise TokenError("missing_claim", "empty sub")
 
 
@@ -145,7 +184,7 @@ def _check_age(claims, leeway):
     if not max_age:
         return
     auth_time = claims.get("auth_time")
-    if not isinstance(auth_time, int | float):
+    if auth_time is None:
         raise TokenError("missing_claim", "auth_time is required when a maximum age is set")
     if time.time() - auth_time > max_age + leeway:
         raise TokenError("too_old", "signed in too long ago; sign in again")

@@ -11,14 +11,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.accounts import cognito, conf, ratelimit, services
+from apps.accounts import cognito, conf, login_state, ratelimit, services
 from apps.accounts.forms import PasswordLoginForm
 from apps.accounts.revocation import DenyListUnavailable
+from apps.core.addresses import client_address
 from apps.core.http import unauthorized, unavailable
+from apps.core.limits import LimitsUnavailable
 
 logger = logging.getLogger(__name__)
 
-PENDING_LOGIN_KEY = "_cognito_login"
 GENERIC_LOGIN_ERROR = gettext_lazy("Incorrect email or password.")
 
 
@@ -31,33 +32,39 @@ def login(request):
         pending, authorize_url = cognito.new_login_request(
             request.build_absolute_uri(reverse("accounts:callback"))
         )
-        request.session[PENDING_LOGIN_KEY] = {**pending, "next": next_url}
-        return redirect(authorize_url)
+        return login_state.remember(redirect(authorize_url), {**pending, "next": next_url})
 
     form = PasswordLoginForm(request.POST if request.method == "POST" else None)
     status = 200
     if form.is_valid():
         username = form.cleaned_data["username"]
-        address = request.META.get("REMOTE_ADDR", "")
-        if ratelimit.is_locked(username, address):
+        try:
+            attempt = ratelimit.attempt(
+                username,
+                client_address(request),
+                known_device=ratelimit.is_known_device(request, username),
+            )
+        except ratelimit.Throttled as exc:
             form.add_error(None, _("Too many failed attempts. Try again in a few minutes."))
             response = render(request, "accounts/login.html", {"form": form, "next": next_url})
             response.status_code = 429
-            response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW)
+            response["Retry-After"] = str(exc.retry_after)
             return response
+        except LimitsUnavailable:
+            return _unavailable(request)
         try:
             tokens = cognito.password_login(username, form.cleaned_data["password"])
         except cognito.CognitoUnavailable:
+            attempt.abandoned()
             return _unavailable(request)
         except cognito.CognitoRejected as exc:
             logger.info("password login refused: %s", exc.code)
-            ratelimit.record_failure(username, address)
             form.add_error(None, GENERIC_LOGIN_ERROR)
             status = 400
         else:
             if services.complete_login(request, tokens) is not None:
-                ratelimit.clear(username, address)
-                return redirect(next_url)
+                attempt.succeeded()
+                return ratelimit.remember_device(redirect(next_url), username)
             logger.warning("ID token from InitiateAuth rejected: %s", request.auth_error)
             form.add_error(None, GENERIC_LOGIN_ERROR)
             status = 400
@@ -70,7 +77,12 @@ def login(request):
 @require_GET
 def callback(request):
     """The hosted UI's redirect back: check state, exchange the code, verify, log in."""
-    pending = request.session.pop(PENDING_LOGIN_KEY, None)
+    response = _callback(request, login_state.recall(request))
+    # Used once, except when Cognito could not be asked: the same link may then be retried.
+    return response if response.status_code == 503 else login_state.forget(response)
+
+
+def _callback(request, pending):
     if request.GET.get("error"):
         return _login_failed(request, _("Sign-in was cancelled or refused."))
     state = request.GET.get("state", "")

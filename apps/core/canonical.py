@@ -8,25 +8,53 @@ the final URL in one step; ``CanonicalURLMiddleware`` answers with at most one r
 import re
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, get_resolver, translate_url
 from django.utils import translation
+from django.utils.encoding import escape_uri_path, iri_to_uri
 
 
 def effective_host(request):
-    """The host the visitor asked for, not validated (it is only compared, never echoed).
+    """The host the visitor asked for, checked before it goes anywhere near a redirect.
 
     Behind CloudFront the origin sees its own host; the distribution can send the viewer's
     host in a custom header (CANONICAL_HOST_HEADER), and a trusted proxy in
-    X-Forwarded-Host (Django's USE_X_FORWARDED_HOST).
+    X-Forwarded-Host (Django's USE_X_FORWARDED_HOST). A malformed host, or one that
+    ALLOWED_HOSTS does not allow when there is no CANONICAL_HOST to send it to, raises
+    DisallowedHost: Django answers 400, and no Location ever names it.
     """
+    raw = _raw_host(request)
+    domain, port = split_domain_port(raw)
+    if not domain:
+        raise DisallowedHost(f"Invalid host header {raw[:100]!r}.")
+    if not settings.CANONICAL_HOST and not validate_host(domain, allowed_hosts()):
+        raise DisallowedHost(f"Host {raw[:100]!r} is not in ALLOWED_HOSTS.")
+    return f"{domain}:{port}" if port else domain  # lower case, no trailing dot
+
+
+def allowed_hosts():
+    """ALLOWED_HOSTS as Django's request.get_host() applies it (DEBUG allows loopback)."""
+    if settings.DEBUG and not settings.ALLOWED_HOSTS:
+        return [".localhost", "127.0.0.1", "[::1]"]
+    return settings.ALLOWED_HOSTS
+
+
+def _raw_host(request):
     meta = request.META
     if settings.CANONICAL_HOST_HEADER:
         key = "HTTP_" + settings.CANONICAL_HOST_HEADER.upper().replace("-", "_")
         if meta.get(key):
-            return meta[key].strip().lower()
+            return meta[key].strip()
+    # As Django's get_host(): the whole header, so a list (a proxy that appends) is refused.
     if settings.USE_X_FORWARDED_HOST and meta.get("HTTP_X_FORWARDED_HOST"):
-        return meta["HTTP_X_FORWARDED_HOST"].split(",")[0].strip().lower()
-    return (meta.get("HTTP_HOST") or meta.get("SERVER_NAME", "")).strip().lower()
+        return meta["HTTP_X_FORWARDED_HOST"].strip()
+    if meta.get("HTTP_HOST"):
+        return meta["HTTP_HOST"].strip()
+    # HTTP/1.0 without Host: the server's own name, which the server's configuration sets.
+    name, port = meta.get("SERVER_NAME", ""), str(meta.get("SERVER_PORT", ""))
+    default_port = "443" if request.is_secure() else "80"
+    return name if not port or port == default_port else f"{name}:{port}"
 
 
 def _resolves(request, path, language):
@@ -60,7 +88,7 @@ def canonical_path(request):
                         return translate_url(candidate, language), True
     for candidate in _with_slash(path)[1:]:
         if _resolves(request, candidate, in_path or language):
-            return candidate, False
+            return escape_uri_path(candidate), False
     return None, False
 
 
@@ -86,9 +114,10 @@ def canonical_redirect(request):
         return None
     scheme = "https" if (secure or wants_https) else "http"
     url = f"{scheme}://{canonical_host or host}{request.META.get('SCRIPT_NAME', '')}"
-    url += path or request.path_info
+    # Quoted: a decoded CR/LF or space in the path must not reach the Location header.
+    url += path or escape_uri_path(request.path_info)
     if request.META.get("QUERY_STRING"):
-        url += "?" + request.META["QUERY_STRING"]
+        url += "?" + iri_to_uri(request.META["QUERY_STRING"])
     # Language redirects depend on the visitor (cookie, header): never cache them as permanent.
     return url, not by_language, by_language
 

@@ -97,5 +97,8 @@ class HealthCheckMiddleware:
     def __call__(self, request):
         probe = {"/healthz": views.healthz, "/readyz": views.readyz}.get(request.path_info)
         if probe is not None:
-            return probe(request)
+            response = probe(request)
+            # SecurityMiddleware, which the probes skip, would have said this.
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            return response
         return self.get_response(request)

@@ -37,8 +37,8 @@ class MediaStorage(ProjectS3Storage):
     Objects are reached through short-lived signed URLs (``url``, MEDIA_URL_EXPIRY); ``save``
     never overwrites an existing key. For what the Storage API has no words for, S3's own:
     a browser's direct upload (``presigned_post``), the first bytes of an object
-    (``read_head``), a streamed read (``open_stream``) and a write to a key the caller chose
-    (``put``).
+    (``read_head``), a streamed read (``open_stream``), a write to a key the caller chose
+    (``put``) and a server-side copy (``copy``).
     """
 
     def get_default_settings(self):
@@ -88,6 +88,29 @@ class MediaStorage(ProjectS3Storage):
                 content, self.bucket_name, key, ExtraArgs={"ContentType": content_type}
             )
         return name
+
+    def copy(self, source, target, *, content_type=None):
+        """Copy ``source`` to ``target`` in the bucket, server-side (one CopyObject, so up to
+        5 GB and no bytes through the app), replacing what is at ``target``.
+
+        With ``content_type`` the copy gets that type and no other metadata (S3's
+        MetadataDirective REPLACE): what the writer of ``source`` set does not travel.
+        Without it the source's type and metadata are kept (COPY). Raises FileNotFoundError
+        if there is no ``source``.
+        """
+        params = {"MetadataDirective": "COPY"}
+        if content_type is not None:
+            params = {"MetadataDirective": "REPLACE", "ContentType": content_type}
+        try:
+            self._client.copy_object(
+                Bucket=self.bucket_name,
+                Key=self.key(target),
+                CopySource={"Bucket": self.bucket_name, "Key": self.key(source)},
+                **params,
+            )
+        except self._client.exceptions.NoSuchKey:
+            raise FileNotFoundError(f"No object {source}") from None
+        return target
 
     def _get(self, name, **params):
         try:

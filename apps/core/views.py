@@ -1,15 +1,21 @@
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.views import i18n
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
 
-from apps.core import health
-from apps.core.http import unavailable
+from apps.core import csp, health
+from apps.core.http import parse_json, unavailable
+
+# What violation reports come as: report-uri's type, the Reporting API's, and plain JSON,
+# which some clients send.
+CSP_REPORT_TYPES = ("application/csp-report", "application/reports+json", "application/json")
 
 
 @never_cache
@@ -22,11 +28,13 @@ def healthz(request):
 @never_cache
 @require_safe
 def readyz(request):
-    """Readiness: database, sessions table and media bucket reachable; 503 names what is not."""
+    """Readiness: database, sessions table and media bucket reachable, else 503; which one
+    is down only for a health-check source (``health.shows_details``)."""
     ready, checks = health.readiness()
-    if ready:
-        return JsonResponse({"status": "ok", "checks": checks})
-    return unavailable(JsonResponse({"status": "unavailable", "checks": checks}))
+    body = {"status": "ok" if ready else "unavailable"}
+    if health.shows_details(request):
+        body["checks"] = checks
+    return JsonResponse(body) if ready else unavailable(JsonResponse(body))
 
 
 @require_safe
@@ -60,6 +68,36 @@ def set_language(request):
     if script and location.startswith("/") and not location.startswith(script + "/"):
         response["Location"] = script + location
     return response
+
+
+@csrf_exempt  # browsers send reports without cookies or tokens
+@require_POST
+def csp_report(request):
+    """Content-Security-Policy violation reports, in report-uri's format or the Reporting
+    API's: one log line per violation, nothing stored. 413 past CSP_REPORT_MAX_BYTES, 400
+    for anything that is not a JSON report."""
+    limit = settings.CSP_REPORT_MAX_BYTES
+    too_large = f"Reports stop at {limit} bytes."
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _plain("Bad Content-Length.", 400)
+    if declared > limit:
+        return _plain(too_large, 413)
+    if request.content_type not in CSP_REPORT_TYPES:
+        return _plain(f"Reports are JSON ({', '.join(CSP_REPORT_TYPES)}).", 400)
+    raw = request.read(limit + 1)  # the stream stops at Content-Length; this, at the limit
+    if len(raw) > limit:
+        return _plain(too_large, 413)
+    try:
+        csp.log_violations(parse_json(raw))
+    except ValueError as exc:  # parse_json's InvalidInput is one too
+        return _plain(str(exc), 400)
+    return HttpResponse(status=204)
+
+
+def _plain(text, status):
+    return HttpResponse(text, status=status, content_type="text/plain")
 
 
 def csrf_failure(request, reason=""):

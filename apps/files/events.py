@@ -1,7 +1,8 @@
 """Lambda entry for S3 ObjectCreated events on the media bucket (wired in zappa_settings.json).
 
 The same idempotent completion as ``POST /api/files/<id>/complete``: whichever comes first
-settles the file, the other finds it settled; duplicates and unknown keys do nothing.
+settles the file, the other finds it settled; duplicates and unknown keys do nothing. An
+object posted again to a settled file's upload key is deleted, never taken for the file.
 """
 
 import logging

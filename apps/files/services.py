@@ -10,7 +10,9 @@ import warnings
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from apps.core import aws, media
@@ -57,21 +59,50 @@ def validate_declaration(name, size, content_type):
 def _new_pending(owner, name, size, content_type):
     validate_declaration(name, size, content_type)
     file_id = uuid.uuid4()
-    return StoredFile.objects.create(
-        id=file_id,
-        owner=owner,
-        key=keys.upload_key(owner, file_id, name),
-        original_name=name.strip(),
-        declared_type=content_type,
-        size=size,
-    )
+    with transaction.atomic():
+        _check_quota(owner, size)
+        return StoredFile.objects.create(
+            id=file_id,
+            owner=owner,
+            key=keys.file_key(owner, file_id, name),
+            upload_key=keys.upload_key(owner, file_id, name),
+            original_name=name.strip(),
+            declared_type=content_type,
+            size=size,
+        )
+
+
+def _check_quota(owner, size):
+    """Refuse a new file past FILES_QUOTA_FILES or FILES_QUOTA_BYTES, pending ones included.
+
+    Call inside the transaction that creates the file. The owner's row is the lock: on
+    PostgreSQL (the deployed targets) a second start for the same owner waits here until the
+    first commits, then counts its file, so two parallel starts cannot both take the last
+    slot. SQLite (local, the unit tests) ignores select_for_update; there the same holds
+    because database_config() begins every transaction IMMEDIATE, taking the database's
+    one write lock, so whole transactions run one after the other.
+    """
+    get_user_model().objects.select_for_update().only("pk").get(pk=owner.pk)  # the lock
+    held = StoredFile.objects.filter(owner=owner).exclude(status=StoredFile.Status.REJECTED)
+    usage = held.aggregate(files=Count("pk"), bytes=Sum("size"))
+    files, used = usage["files"], usage["bytes"] or 0
+    if files + 1 > settings.FILES_QUOTA_FILES:
+        raise UploadRefused(
+            f"You have {files} files (uploads in progress included); the limit is "
+            f"{settings.FILES_QUOTA_FILES}. Delete some files first."
+        )
+    if used + size > settings.FILES_QUOTA_BYTES:
+        raise UploadRefused(
+            f"Your files take {used} bytes (uploads in progress included); this one would "
+            f"pass the limit of {settings.FILES_QUOTA_BYTES} bytes. Delete some files first."
+        )
 
 
 def file_start_upload(*, owner, name, size, content_type):
     """A pending file and the presigned POST the browser sends its bytes with."""
     stored = _new_pending(owner, name, size, content_type)
     post = media.storage().presigned_post(
-        stored.key,
+        stored.upload_key,
         content_type=content_type,
         max_bytes=settings.FILES_MAX_BYTES,
         expires=settings.FILES_UPLOAD_URL_EXPIRY,
@@ -86,7 +117,7 @@ def file_upload_through_app(*, owner, uploaded):
     uploaded.seek(0)
     try:
         with _storage_down():
-            media.storage().put(stored.key, uploaded, content_type=content_type)
+            media.storage().put(stored.upload_key, uploaded, content_type=content_type)
     except Exception:
         stored.delete()
         raise
@@ -94,7 +125,12 @@ def file_upload_through_app(*, owner, uploaded):
 
 
 def file_complete_upload(file_id, *, owner=None):
-    """Verify the uploaded object and settle the file: ``ready`` or ``rejected``.
+    """Move the upload to the file's own key, verify it there and settle the file:
+    ``ready`` or ``rejected``.
+
+    The browser's POST policy stays valid after completion (until FILES_UPLOAD_URL_EXPIRY),
+    so the bytes checked must be ones it cannot write: the copy at ``stored.key``. Checking
+    the upload and copying after would let a second POST slip in between.
 
     Idempotent: the API call and an S3 event may race, and either may come twice; the row
     is locked and only a pending file changes state, once. Raises UploadMissing if no
@@ -105,6 +141,7 @@ def file_complete_upload(file_id, *, owner=None):
         stored = StoredFile.objects.select_for_update().get(**lookup)
         if stored.status != StoredFile.Status.PENDING:
             return stored
+        _take_upload(stored)
         verified_type, reason = _verify(stored)
         if reason:
             with _storage_down():
@@ -118,6 +155,18 @@ def file_complete_upload(file_id, *, owner=None):
     return stored
 
 
+def _take_upload(stored):
+    """Copy the upload to ``stored.key`` and delete it from the key the browser can write."""
+    with _storage_down():
+        try:
+            media.storage().copy(stored.upload_key, stored.key, content_type=stored.declared_type)
+        except FileNotFoundError:
+            # Nothing uploaded yet, or a completion that failed after its copy moved it
+            # already: _verify finds out which from stored.key.
+            return
+        media.storage().delete(stored.upload_key)
+
+
 def _enqueue_processing(file_id):
     """Queue the checksum/thumbnail task; the file is ready either way, so a queue that is
     down costs the thumbnail (logged), not an error for an upload that succeeded."""
@@ -128,17 +177,42 @@ def _enqueue_processing(file_id):
 
 
 def file_complete_by_key(key):
-    """The S3 ObjectCreated path: the same completion, found by key; unknown keys ignored."""
+    """The S3 ObjectCreated path: the same completion, found by upload key; unknown keys
+    ignored.
+
+    An object created at the upload key of a settled file was posted again with a policy
+    that had not expired yet. It never becomes the file (its verified bytes were copied
+    away) and is deleted here at once; purge_abandoned_uploads sweeps any that no event
+    reports (the server targets get no S3 events).
+    """
     if not key.startswith(keys.UPLOADS_PREFIX):
-        return None  # thumbnails and anything else we write ourselves
-    stored = StoredFile.objects.filter(key=key).only("pk").first()
+        return None  # our own objects, and S3 sends none for them: its trigger is on uploads/
+    stored = StoredFile.objects.filter(upload_key=key).first()
     if stored is None:
         logger.warning("object created for unknown key %s; ignored", key)
         return None
+    if stored.status != StoredFile.Status.PENDING:
+        _discard_stray_upload(stored)
+        return stored
     try:
         return file_complete_upload(stored.pk)
     except (UploadMissing, StoredFile.DoesNotExist):
         return None  # deleted again before the event arrived
+
+
+def _discard_stray_upload(stored):
+    """Delete what was posted to a settled file's upload key, unless the file's bytes are
+    there (a file settled before completion copied uploads to their own key).
+
+    The event of the upload itself often arrives after the API's completion moved it: then
+    there is nothing to delete, and nothing to report.
+    """
+    if stored.upload_key == stored.key:
+        return
+    with _storage_down():
+        if media.storage().exists(stored.upload_key):
+            logger.warning("file %s was posted again after it settled; discarded", stored.pk)
+            media.storage().delete(stored.upload_key)
 
 
 def _verify(stored):
@@ -187,9 +261,12 @@ def image_pixels(head):
 
 
 def file_delete(stored):
-    """Remove the object, its thumbnail and the row; deleting twice is fine."""
+    """Remove the objects (the file's, any upload left), the thumbnail and the row;
+    deleting twice is fine."""
     with _storage_down():
         media.storage().delete(stored.key)
+        if stored.upload_key != stored.key:
+            media.storage().delete(stored.upload_key)
         if stored.thumbnail_key:
             media.storage().delete(stored.thumbnail_key)
     StoredFile.objects.filter(pk=stored.pk).delete()
@@ -213,7 +290,8 @@ def download_url(stored, *, inline=False, thumbnail=False):
 
 
 def purge_abandoned_uploads():
-    """Scheduled: remove pending files (rows and any object) older than FILES_PENDING_MAX_AGE."""
+    """Scheduled: remove pending files (rows and any object) older than FILES_PENDING_MAX_AGE,
+    then the stray objects under uploads/. Returns how many files went."""
     cutoff = timezone.now() - datetime.timedelta(seconds=settings.FILES_PENDING_MAX_AGE)
     purged = 0
     for stored in StoredFile.objects.filter(
@@ -221,4 +299,32 @@ def purge_abandoned_uploads():
     ):
         file_delete(stored)
         purged += 1
+    _purge_stray_uploads()
     return purged
+
+
+def _purge_stray_uploads():
+    """Delete the objects under uploads/ that no pending file waits for: posted again after
+    their file settled (the server targets get no S3 events), or after it was deleted.
+
+    Completion moves uploads away, so uploads/ holds little else: in-flight uploads, kept,
+    and the bytes of ready files settled before completion moved them (``key ==
+    upload_key``), kept. The rows are read after the listing: a file pending then keeps its
+    object, one that settled since has moved its own, so what is left is a stray.
+    """
+    storage = media.storage()
+    purged = 0
+    with _storage_down():
+        for page in storage.bucket.objects.filter(Prefix=keys.UPLOADS_PREFIX).pages():
+            listed = {summary.key for summary in page}
+            wanted = set(
+                StoredFile.objects.filter(
+                    Q(upload_key__in=listed, status=StoredFile.Status.PENDING)
+                    | Q(key__in=listed, status=StoredFile.Status.READY)
+                ).values_list("upload_key", flat=True)
+            )
+            for key in sorted(listed - wanted):
+                storage.delete(key)
+                purged += 1
+    if purged:
+        logger.warning("deleted %s stray objects under %s", purged, keys.UPLOADS_PREFIX)

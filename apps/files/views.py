@@ -1,4 +1,3 @@
-import json
 from collections.abc import Iterable
 from typing import cast
 
@@ -12,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.core.http import unauthorized, unavailable, unavailable_json
+from apps.core.http import InvalidInput, json_body, unauthorized, unavailable, unavailable_json
 from apps.files import services
 from apps.files.forms import FallbackUploadForm
 from apps.files.models import StoredFile
@@ -56,9 +55,12 @@ def api_files(request):
         files = StoredFile.objects.filter(owner=request.user)
         return JsonResponse({"files": [serialize(f) for f in files]})
     try:
-        body = json.loads(request.body or b"{}")
+        body = json_body(request)
+    except InvalidInput as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    try:
         name, size, content_type = body["name"], body["size"], body["content_type"]
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return JsonResponse(
             {"error": "Send JSON with name, size (bytes) and content_type."}, status=400
         )

@@ -4,11 +4,14 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.content import SNIFF_BYTES, sniff
+from apps.core.http import TextInputForm
 
 
-class ContactForm(forms.Form):
+class ContactForm(TextInputForm):
+    # The lengths are ContactMessage's columns (an EmailField's default is 320). Uploaded
+    # file names are at most 255 characters: Django shortens longer ones.
     name = forms.CharField(label=_("Name"), max_length=100)
-    email = forms.EmailField(label=_("Email"))
+    email = forms.EmailField(label=_("Email"), max_length=254)
     message = forms.CharField(label=_("Message"), max_length=5000, widget=forms.Textarea)
     attachment = forms.FileField(label=_("Attachment (optional)"), required=False)
     # Humans never see this field; bots fill it in.

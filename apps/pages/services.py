@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -17,13 +18,42 @@ logger = logging.getLogger(__name__)
 RATE_WINDOW = 3600
 
 
-def _counter(address):
-    return limits.key("contact", address)
+class ContactRateLimited(Exception):
+    """The address sent CONTACT_RATE_LIMIT messages this hour (429 after ``retry_after``)."""
+
+    def __init__(self, retry_after):
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
-def contact_rate_limited(address):
-    """True once ``address`` sent CONTACT_RATE_LIMIT messages in the last hour."""
-    return limits.count(_counter(address)) >= settings.CONTACT_RATE_LIMIT
+class _Slot:
+    def __init__(self, counter):
+        self.counter, self.held = counter, True
+
+    def release(self):
+        if self.held:
+            self.held = False
+            limits.undo(self.counter, RATE_WINDOW)
+
+
+@contextmanager
+def contact_slot(address):
+    """Take one of ``address``'s messages for the hour before anything else happens.
+
+    Counted atomically first, so parallel posts cannot all pass a check made before any of
+    them was counted; given back if the block raises (nothing was kept) or calls
+    ``release()``. Without an address (a misconfigured proxy chain) all such posts share
+    one counter: the form is throttled rather than open.
+    """
+    counter = limits.key("contact", address or "unknown")
+    if limits.hit(counter, RATE_WINDOW) > settings.CONTACT_RATE_LIMIT:
+        raise ContactRateLimited(RATE_WINDOW)
+    slot = _Slot(counter)
+    try:
+        yield slot
+    except BaseException:
+        slot.release()
+        raise
 
 
 def contact_submit(*, name, email, message, attachment, address):
@@ -47,7 +77,6 @@ def contact_submit(*, name, email, message, attachment, address):
         language=get_language(),
         remote_addr=address or None,
     )
-    limits.hit(_counter(address), RATE_WINDOW)
     try:
         send_mail(
             subject=f"Contact form: {name}",

@@ -7,11 +7,15 @@ stores' own (``TABLES``); the buckets and the user pool are defined here.
 """
 
 from apps.accounts import revocation
-from apps.core import aws
+from apps.core import aws, limits
 from apps.sessions.backends import dynamodb as sessions
 
 # Table -> the store that owns its definition; keyed by the setting that names the table.
-TABLES = {"SESSIONS_TABLE": sessions.TABLE, "TOKEN_DENYLIST_TABLE": revocation.TABLE}
+TABLES = {
+    "SESSIONS_TABLE": sessions.TABLE,
+    "TOKEN_DENYLIST_TABLE": revocation.TABLE,
+    "RATE_LIMITS_TABLE": limits.TABLE,
+}
 
 # Browsers only POST to the bucket (presigned POST); downloads and thumbnails are plain
 # navigations and <img> loads, which need no CORS.

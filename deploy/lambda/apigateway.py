@@ -12,6 +12,10 @@ event's source expects:
 
 The stage prefix becomes ``SCRIPT_NAME``, so ``reverse()``, redirects and relative
 ``STATIC_URL`` values include ``/dev`` when the site is reached through the stage URL.
+
+An event that cannot be a request (a body that is not the base64 it claims to be, a
+field of the wrong type, text that is not UTF-8) is answered 400 in its source's shape,
+as a server answers a malformed request, without reaching Django.
 """
 
 import base64
@@ -36,10 +40,18 @@ _TEXT_TYPES = (
 _TEXT_SUFFIXES = ("+json", "+xml")
 
 
+class MalformedEvent(ValueError):
+    """The HTTP event cannot be turned into a request; the message names the field."""
+
+
 def source(event):
     """The HTTP source of ``event`` (``V1``, ``V2`` or ``ALB``), or None if it is not HTTP."""
-    context = event.get("requestContext") or {}
-    if event.get("version") == "2.0" and "http" in context:
+    if not isinstance(event, dict):
+        return None
+    context = event.get("requestContext")
+    if not isinstance(context, dict):
+        context = {}
+    if event.get("version") == "2.0" and ("http" in context or "rawPath" in event):
         return V2
     if "httpMethod" in event:
         return ALB if "elb" in context else V1
@@ -48,47 +60,69 @@ def source(event):
 
 def handle(application, event, context, kind):
     """Run ``event`` through the WSGI ``application``; the response in the source's shape."""
-    environ = wsgi_environ(event, context, kind)
+    try:
+        environ = wsgi_environ(event, context, kind)
+    except MalformedEvent as exc:
+        logger.warning("malformed %s event, answered 400: %s", kind, exc)
+        return bad_request(event, kind, str(exc))
     status, headers, body = call_wsgi(application, environ)
     return lambda_response(event, kind, status, headers, body)
 
 
+def bad_request(event, kind, reason):
+    """A 400 in ``kind``'s shape; ``reason`` names a field, never echoes a value."""
+    body = f"Bad request: {reason}.\n".encode()
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")]
+    return lambda_response(event, kind, "400 Bad Request", headers, body)
+
+
 def wsgi_environ(event, context, kind):
-    """The WSGI environ for an HTTP event; the Lambda context is ``environ["lambda.context"]``."""
+    """The WSGI environ for an HTTP event; the Lambda context is ``environ["lambda.context"]``.
+
+    MalformedEvent when the event cannot be a request.
+    """
     headers = request_headers(event, kind)
     body = request_body(event)
-    request_context = event.get("requestContext") or {}
+    request_context = _object(event.get("requestContext"), "requestContext")
     if kind == V2:
-        method = request_context["http"]["method"]
-        path = event.get("rawPath") or "/"
-        query = event.get("rawQueryString") or ""
-        script_name = _http_api_prefix(path, request_context.get("stage"))
-        remote_addr = request_context["http"].get("sourceIp", "")
-    else:
-        method = event["httpMethod"]
-        path = event.get("path") or "/"
-        query = _v1_query_string(event, raw=kind == ALB)
-        script_name = _rest_api_prefix(event) if kind == V1 else ""
-        remote_addr = (request_context.get("identity") or {}).get("sourceIp") or _forwarded_for(
-            headers
+        http = _object(request_context.get("http"), "requestContext.http")
+        method = _text(http.get("method"), "requestContext.http.method")
+        path = _text(event.get("rawPath"), "rawPath") or "/"
+        query = _text(event.get("rawQueryString"), "rawQueryString")
+        script_name = _http_api_prefix(
+            path, _text(request_context.get("stage"), "requestContext.stage")
         )
+        remote_addr = _text(http.get("sourceIp"), "requestContext.http.sourceIp")
+    else:
+        method = _text(event.get("httpMethod"), "httpMethod")
+        path = _text(event.get("path"), "path") or "/"
+        query = _v1_query_string(event, raw=kind == ALB)
+        script_name = _rest_api_prefix(event, request_context) if kind == V1 else ""
+        identity = _object(request_context.get("identity"), "requestContext.identity")
+        remote_addr = _text(
+            identity.get("sourceIp"), "requestContext.identity.sourceIp"
+        ) or _forwarded_for(headers)
+    if not method:
+        raise MalformedEvent("no HTTP method")
     path = unquote(path)
     if script_name and (path == script_name or path.startswith(script_name + "/")):
         path = path[len(script_name) :] or "/"
     host = headers.get("host", "localhost").rsplit(":", 1)[0]
     environ = {
-        "REQUEST_METHOD": method,
+        "REQUEST_METHOD": _wsgi_str(method),
         "SCRIPT_NAME": _wsgi_str(script_name),
         "PATH_INFO": _wsgi_str(path),
-        "QUERY_STRING": query,
-        "SERVER_NAME": host,
-        "SERVER_PORT": headers.get("x-forwarded-port", "443"),
+        "QUERY_STRING": _wsgi_str(query),
+        "SERVER_NAME": _wsgi_str(host),
+        "SERVER_PORT": _wsgi_str(headers.get("x-forwarded-port", "443")),
         "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": remote_addr,
+        "REMOTE_ADDR": _wsgi_str(remote_addr),
         "CONTENT_LENGTH": str(len(body)),
         "wsgi.version": (1, 0),
         # API Gateway and ALB set the header themselves; a client cannot choose it.
-        "wsgi.url_scheme": headers.get("x-forwarded-proto", "https").split(",")[0].strip(),
+        "wsgi.url_scheme": _wsgi_str(
+            headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+        ),
         "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": False,
@@ -98,7 +132,7 @@ def wsgi_environ(event, context, kind):
         "lambda.context": context,
     }
     if "content-type" in headers:
-        environ["CONTENT_TYPE"] = headers["content-type"]
+        environ["CONTENT_TYPE"] = _wsgi_str(headers["content-type"])
     for name, value in headers.items():
         # Names with underscores would collide with dashes in the environ (X_Auth vs
         # X-Auth); servers such as nginx and runserver drop them too.
@@ -126,14 +160,15 @@ def request_headers(event, kind):
     """Lower-cased header names to one value (repeats joined the way HTTP joins them)."""
     headers = {}
     if kind != V2 and event.get("multiValueHeaders"):
-        for name, values in event["multiValueHeaders"].items():
-            lowered = name.lower()
-            headers[lowered] = ("; " if lowered == "cookie" else ", ").join(values or [])
+        for name, values in _object(event["multiValueHeaders"], "multiValueHeaders").items():
+            lowered = _text(name, "a header name").lower()
+            separator = "; " if lowered == "cookie" else ", "
+            headers[lowered] = separator.join(_texts(values, "a header's values"))
     else:
-        for name, value in (event.get("headers") or {}).items():
-            headers[name.lower()] = value
+        for name, value in _object(event.get("headers"), "headers").items():
+            headers[_text(name, "a header name").lower()] = _text(value, "a header value")
     if kind == V2 and event.get("cookies"):
-        headers["cookie"] = "; ".join(event["cookies"])
+        headers["cookie"] = "; ".join(_texts(event["cookies"], "cookies"))
     return headers
 
 
@@ -141,9 +176,17 @@ def request_body(event):
     body = event.get("body")
     if not body:
         return b""
+    if not isinstance(body, str):
+        raise MalformedEvent("body is not a string")
     if event.get("isBase64Encoded"):
-        return base64.b64decode(body)
-    return body.encode("utf-8")
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError:  # binascii.Error, or a str that is not even ASCII
+            raise MalformedEvent("isBase64Encoded, but the body is not base64") from None
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedEvent("the body is not UTF-8 text") from None
 
 
 def call_wsgi(application, environ):
@@ -226,14 +269,14 @@ def _joined(headers):
     return joined
 
 
-def _rest_api_prefix(event):
+def _rest_api_prefix(event, request_context):
     """What precedes ``path`` in the URL the client used: ``/dev`` on the stage URL, the
     base path on a custom domain, nothing on a custom domain mapped at its root.
 
     ``path`` is the resource path; ``requestContext.path`` is the full one.
     """
-    full = ((event.get("requestContext") or {}).get("path") or "").rstrip("/")
-    path = (event.get("path") or "").rstrip("/")
+    full = _text(request_context.get("path"), "requestContext.path").rstrip("/")
+    path = _text(event.get("path"), "path").rstrip("/")
     if len(full) > len(path) and full.endswith(path):
         return full[: len(full) - len(path)]
     return ""
@@ -256,12 +299,17 @@ def _http_api_prefix(raw_path, stage):
 def _v1_query_string(event, raw):
     """The query string; ALB passes parameters still percent-encoded, API Gateway decoded."""
     multi = event.get("multiValueQueryStringParameters")
-    single = event.get("queryStringParameters")
-    pairs = (
-        [(name, value) for name, values in multi.items() for value in values or [""]]
-        if multi
-        else list((single or {}).items())
-    )
+    if multi:
+        pairs = [
+            (name, value)
+            for name, values in _object(multi, "multiValueQueryStringParameters").items()
+            for value in _texts(values, "a query parameter") or [""]
+        ]
+    else:
+        single = _object(event.get("queryStringParameters"), "queryStringParameters")
+        pairs = [(name, _text(value, "a query parameter")) for name, value in single.items()]
+    for name, _value in pairs:
+        _text(name, "a query parameter name")
     if not pairs:
         return ""
     if raw:
@@ -277,3 +325,39 @@ def _forwarded_for(headers):
 def _wsgi_str(value):
     # PEP 3333: environ strings are bytes decoded as latin-1 (ASCII is the same either way).
     return value if value.isascii() else value.encode("utf-8").decode("latin-1")
+
+
+def _object(value, field):
+    """A JSON object of the event (absent or null is empty), else MalformedEvent."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedEvent(f"{field} is not an object")
+    return value
+
+
+def _text(value, field):
+    """A string of the event that UTF-8 can encode (absent or null is empty).
+
+    JSON can carry lone surrogates (``"\\ud800"``); no request can, and they would fail
+    later, in Django or a database driver, as a 500.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedEvent(f"{field} is not a string")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedEvent(f"{field} is not UTF-8 text") from None
+    return value
+
+
+def _texts(values, field):
+    """A list of strings of the event (absent or null is empty), each as ``_text``."""
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise MalformedEvent(f"{field} is not a list")
+    return [_text(value, field) for value in values]

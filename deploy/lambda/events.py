@@ -32,6 +32,8 @@ class UnroutableEvent(ValueError):
 
 def dispatch(event, context, package_settings=None):
     """Run what ``event`` asks for and return its result."""
+    if not isinstance(event, dict):  # a bare string or list: `aws lambda invoke --payload`
+        raise UnroutableEvent(f"No route for an event of type {type(event).__name__}.")
     if event.get("command"):
         return run_function(event["command"], event, context)
     if event.get("manage"):

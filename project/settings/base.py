@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 from . import env
 from .logconfig import logging_config
@@ -45,6 +46,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.RequestIDMiddleware",
     "apps.core.middleware.HealthCheckMiddleware",
+    # Content-Security-Policy with this target's origins, Permissions-Policy (apps.core.csp):
+    # before the redirect, so a refused host's 400 page carries them too.
+    "apps.core.csp.SecurityPolicyMiddleware",
     # One redirect at most (https, host, language, slash), before SecurityMiddleware's own.
     "apps.core.middleware.CanonicalURLMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -72,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",  # CSP_NONCE, for an inline <script nonce>
             ],
         },
     },
@@ -148,6 +153,19 @@ STATIC_BUCKET = env.get("STATIC_BUCKET")
 
 TOKEN_DENYLIST_TABLE = env.get("TOKEN_DENYLIST_TABLE")
 
+# --- Rate limits (apps.core.limits) ------------------------------------------------------
+# "dynamodb" counts in RATE_LIMITS_TABLE, shared by every instance; "cache" in Django's
+# cache, shared only if the cache is (Redis). check --deploy refuses per-process counting.
+RATE_LIMITS_TABLE = env.get("RATE_LIMITS_TABLE")
+RATE_LIMIT_BACKEND = env.get("RATE_LIMIT_BACKEND", "dynamodb" if RATE_LIMITS_TABLE else "cache")
+
+# --- Client address (apps.core.addresses) --------------------------------------------------
+# Proxies in front that each append to X-Forwarded-For: 0 trusts no header (nothing in
+# front, or API Gateway, whose sourceIp the Lambda handler passes as REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.as_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+# A header an edge sets itself (CloudFront-Viewer-Address), when nothing can bypass that edge.
+CLIENT_ADDRESS_HEADER = env.get("DJANGO_CLIENT_ADDRESS_HEADER")
+
 # --- Authentication (Cognito) ----------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["apps.accounts.backends.CognitoBackend"]
@@ -176,8 +194,18 @@ COGNITO_DENYLIST_TTL = env.as_int("COGNITO_DENYLIST_TTL", 86400)  # longest toke
 COGNITO_STAFF_GROUP = env.get("COGNITO_STAFF_GROUP", "admins")
 COGNITO_SUPERUSER_GROUP = env.get("COGNITO_SUPERUSER_GROUP", "superusers")
 TOKEN_DENYLIST_BACKEND = "apps.accounts.revocation.DynamoDBDenyList"  # noqa: S105 - a path
+# Password-login throttling (apps.accounts.ratelimit), per window of LOGIN_FAILURE_WINDOW s:
+# failures per (username, client), per client, and per username, past which that account
+# is slowed to one attempt per LOGIN_USERNAME_SLOWDOWN s (browsers it signed in from are not).
 LOGIN_FAILURE_LIMIT = env.as_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_CLIENT_FAILURE_LIMIT = env.as_int("LOGIN_CLIENT_FAILURE_LIMIT", 20)
+LOGIN_USERNAME_FAILURE_LIMIT = env.as_int("LOGIN_USERNAME_FAILURE_LIMIT", 50)
+LOGIN_USERNAME_SLOWDOWN = env.as_int("LOGIN_USERNAME_SLOWDOWN", 10)
 LOGIN_FAILURE_WINDOW = env.as_int("LOGIN_FAILURE_WINDOW", 900)
+LOGIN_DEVICE_COOKIE_NAME = "known_device"
+LOGIN_DEVICE_COOKIE_AGE = 180 * 86400
+# Seconds a hosted-UI sign-in may take, from the login page to the callback.
+LOGIN_STATE_MAX_AGE = 600
 
 # The one host pages are served on; any other (www., the raw API Gateway or CloudFront
 # host) gets one redirect. Behind CloudFront, which cannot pass Host to API Gateway, have
@@ -256,13 +284,19 @@ FILES_ALLOWED_TYPES = env.as_list(
     "FILES_ALLOWED_TYPES",
     ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"],
 )
-FILES_UPLOAD_URL_EXPIRY = env.as_int("FILES_UPLOAD_URL_EXPIRY", 300)
+# Seconds a presigned POST policy can be used: the browser posts right after asking for it,
+# and S3 checks the expiration when the POST starts, not when its body ends, so even a slow
+# 100 MB upload fits. Short, because the policy lets its holder post again until it expires.
+FILES_UPLOAD_URL_EXPIRY = env.as_int("FILES_UPLOAD_URL_EXPIRY", 120)
 # The no-JavaScript form streams through the app; keep it small.
 FILES_FALLBACK_MAX_BYTES = env.as_int("FILES_FALLBACK_MAX_BYTES", 10 * 1024 * 1024)
 FILES_MAX_PIXELS = env.as_int("FILES_MAX_PIXELS", 40_000_000)  # decompression-bomb guard
 FILES_THUMBNAIL_SIZE = 256
 FILES_THUMBNAIL_MAX_BYTES = env.as_int("FILES_THUMBNAIL_MAX_BYTES", 25 * 1024 * 1024)
 FILES_PENDING_MAX_AGE = env.as_int("FILES_PENDING_MAX_AGE", 86400)
+# Per user, pending uploads included (they count until completed or purged).
+FILES_QUOTA_FILES = env.as_int("FILES_QUOTA_FILES", 1000)
+FILES_QUOTA_BYTES = env.as_int("FILES_QUOTA_BYTES", 1024 * 1024 * 1024)
 
 # --- Background work (django-tasks) ---------------------------------------------------
 # Inline by default; the server target uses the database queue, the lambda target
@@ -303,6 +337,14 @@ READINESS_CHECKS = {
     "media_bucket": "apps.core.health.check_media_bucket",
 }
 READINESS_TIMEOUT = env.as_float("READINESS_TIMEOUT", 1.0)
+# One round of checks per this many seconds per process, however often /readyz is hit.
+READINESS_CACHE_SECONDS = env.as_float("READINESS_CACHE_SECONDS", 5.0)
+# Probers that see which check failed: loopback and private ranges (load balancers, ECS,
+# Kubernetes). Everyone else gets only the status.
+READINESS_DETAIL_NETWORKS = env.as_list(
+    "READINESS_DETAIL_NETWORKS",
+    ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
 
 # --- Security (production defaults; local and test relax them) -------------------------
 SECURE_SSL_REDIRECT = env.as_bool("DJANGO_SECURE_SSL_REDIRECT", True)
@@ -323,7 +365,47 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = True
+# The visitor's language choice: not read by JavaScript, sent only over https.
+LANGUAGE_COOKIE_SECURE = True
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# A visitor's choice of language outlives the browser session (Django's default does not).
+LANGUAGE_COOKIE_AGE = 365 * 86400
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy and Permissions-Policy ------------------------------------
+# What every target shares. apps.core.csp.SecurityPolicyMiddleware adds, per response, what
+# the target's settings say: the static files' CDN, the media bucket's S3 endpoint
+# (uploads, thumbnails), the hosted UI (the sign-out redirect), the report endpoint.
+# No page has inline script or style; one that needs it uses nonce="{{ CSP_NONCE }}".
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+    },
+}
+# A report (or a Reporting API batch) larger than this is refused with 413, unread.
+CSP_REPORT_MAX_BYTES = 16 * 1024
+# Browser features no page uses, refused to the pages and anything they embed.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "camera": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+    "browsing-topics": [],  # interest-cohort's successor (FLoC is gone)
+}
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.get("DJANGO_LOG_LEVEL", "INFO")

@@ -4,10 +4,22 @@ Start the stack with ``manage.py localaws`` (``make run`` does both). Every defa
 here points at that stack, so a fresh clone runs with no environment at all.
 """
 
+import ipaddress
 import json
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS, LOG_LEVEL, VAR_DIR, database_config, env, logging_config
+from .base import (
+    AWS_ENDPOINT_URLS,
+    INSTALLED_APPS,
+    LOG_LEVEL,
+    VAR_DIR,
+    database_config,
+    env,
+    logging_config,
+)
 
 # The developer tools (local AWS stack, local Lambda, cost model): never on a deployed target.
 INSTALLED_APPS = [*INSTALLED_APPS, "deploy.tools"]
@@ -33,6 +45,9 @@ AWS_ACCESS_KEY_ID = env.get("AWS_ACCESS_KEY_ID", "local")
 AWS_SECRET_ACCESS_KEY = env.get("AWS_SECRET_ACCESS_KEY", "local")
 SESSIONS_TABLE = env.get("SESSIONS_TABLE", "amphibian-local-sessions")
 TOKEN_DENYLIST_TABLE = env.get("TOKEN_DENYLIST_TABLE", "amphibian-local-denylist")
+# Counted in the local stack's DynamoDB, as deployed.
+RATE_LIMITS_TABLE = env.get("RATE_LIMITS_TABLE", "amphibian-local-ratelimits")
+RATE_LIMIT_BACKEND = env.get("RATE_LIMIT_BACKEND", "dynamodb")
 MEDIA_BUCKET = env.get("MEDIA_BUCKET", "amphibian-local-media")
 STATIC_BUCKET = env.get("STATIC_BUCKET", "amphibian-local-static")
 
@@ -58,6 +73,45 @@ COGNITO_JWKS_URL = env.get(
     else None,
 )
 
+
+def _is_loopback(url):
+    """The test of ``apps.accounts.checks.is_loopback_host`` (settings import no app)."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def _require_loopback(urls):
+    """These settings trust the local stack's token keys, which are moto's and public: anyone
+    can forge a token they verify. So every AWS endpoint and the key URL stay on loopback."""
+    for name, url in urls.items():
+        if url and not _is_loopback(url):
+            raise ImproperlyConfigured(
+                f"{name}={url} is not on loopback (127.0.0.0/8, ::1, localhost); the local "
+                "settings trust the local AWS stack, whose Cognito signs tokens with moto's "
+                f"public key. Unset {name} to use the local stack on 127.0.0.1, or run a "
+                "deployed target (DJANGO_DEPLOY_TARGET=server) against real AWS."
+            )
+
+
+_require_loopback(
+    {
+        "AWS_ENDPOINT_URL": AWS_ENDPOINT_URL,
+        **{f"AWS_ENDPOINT_URL_{service}": url for service, url in AWS_ENDPOINT_URLS.items()},
+        "COGNITO_JWKS_URL": COGNITO_JWKS_URL,
+    }
+)
+
 # Static files straight from their sources through whitenoise's finders; no collectstatic.
 STORAGES = {
     **STORAGES,  # noqa: F405
@@ -71,6 +125,7 @@ SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+LANGUAGE_COOKIE_SECURE = False
 
 EMAIL_BACKEND = env.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

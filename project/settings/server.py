@@ -11,11 +11,16 @@ from .base import DEPLOYED_REQUIRED_ENV, deployed_database, env  # noqa: E402
 
 env.require(DEPLOYED_REQUIRED_ENV, "server")
 
+# nginx (EC2) or the load balancer (containers) appends the address it saw; EC2 behind
+# an ALB and nginx has two (DJANGO_TRUSTED_PROXY_COUNT=2).
+TRUSTED_PROXY_COUNT = env.as_int("DJANGO_TRUSTED_PROXY_COUNT", 1)
+
 # Long-lived worker processes keep their connection for 10 minutes.
 DATABASES = deployed_database(default_max_age=600)
 
-# Shared cache (ElastiCache) when there is one: login throttling then counts across
-# workers and instances. Otherwise each worker process has its own memory.
+# Shared cache (ElastiCache) when there is one: rate limits may then count in it
+# (RATE_LIMIT_BACKEND=cache). Otherwise each worker process has its own memory, and the
+# limits count in DynamoDB (RATE_LIMITS_TABLE).
 REDIS_URL = env.get("REDIS_URL")
 if REDIS_URL:
     CACHES = {

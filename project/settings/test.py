@@ -16,6 +16,10 @@ AWS_ACCESS_KEY_ID = "test"
 AWS_SECRET_ACCESS_KEY = "test"
 SESSIONS_TABLE = "amphibian-test-sessions"
 TOKEN_DENYLIST_TABLE = "amphibian-test-denylist"
+# The local stack creates the table (targets started by the tests count there); in-process
+# tests count in local memory unless they ask for the table (apps/core/tests/test_limits.py).
+RATE_LIMITS_TABLE = "amphibian-test-ratelimits"
+RATE_LIMIT_BACKEND = "cache"
 MEDIA_BUCKET = "amphibian-test-media"
 STATIC_BUCKET = "amphibian-test-static"
 COGNITO_USER_POOL_ID = None
@@ -39,3 +43,7 @@ SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+LANGUAGE_COOKIE_SECURE = False
+
+# Each readiness test sees its own settings' result (test_health.py tests the reuse).
+READINESS_CACHE_SECONDS = 0

@@ -17,10 +17,20 @@ from tests.support.cloudformation import load_template
 def test_table_drift_key_schema_billing_and_ttl(local_aws, deployed_stack):
     dynamodb = aws.client("dynamodb")
     template = load_template()
-    pairs = {
-        "SessionsTable": settings.SESSIONS_TABLE,
-        "DenylistTable": settings.TOKEN_DENYLIST_TABLE,
+    outputs = template["Outputs"]
+    logical_ids = {
+        out["Description"]: out["Value"].get("Ref")
+        for out in outputs.values()
+        if isinstance(out["Value"], dict)
     }
+    # Every table a store defines (resources.TABLES) is in the template, and only those.
+    pairs = {logical_ids[setting]: getattr(settings, setting) for setting in resources.TABLES}
+    declared_tables = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::DynamoDB::Table"
+    }
+    assert declared_tables == set(pairs)
     for logical_id, provisioned_name in pairs.items():
         provisioned = dynamodb.describe_table(TableName=provisioned_name)["Table"]
         deployed = dynamodb.describe_table(TableName=deployed_stack["resources"][logical_id])[
@@ -94,4 +104,11 @@ def test_media_bucket_lifecycle_aborts_incomplete_uploads():
         "Id": "abort-incomplete-multipart-uploads",
         "Status": "Enabled",
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    } in rules["Rules"]
+    # Only unverified bytes live under uploads/ (verified files are copied to files/).
+    assert {
+        "Id": "expire-unverified-uploads",
+        "Status": "Enabled",
+        "Prefix": "uploads/",
+        "ExpirationInDays": 2,
     } in rules["Rules"]

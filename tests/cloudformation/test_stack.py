@@ -24,6 +24,7 @@ def test_data_part_creates_every_table_and_bucket(deployed_stack):
     assert set(deployed_stack["resources"]) == {
         "SessionsTable",
         "DenylistTable",
+        "RateLimitsTable",
         "MediaBucket",
         "StaticBucket",
     }
@@ -43,6 +44,7 @@ def test_stackenv_env_file_from_the_stack(deployed_stack):
     assert variables["DJANGO_DEPLOY_TARGET"] == "server"
     assert variables["SESSIONS_TABLE"] == resources["SessionsTable"]
     assert variables["TOKEN_DENYLIST_TABLE"] == resources["DenylistTable"]
+    assert variables["RATE_LIMITS_TABLE"] == resources["RateLimitsTable"]
     assert variables["MEDIA_BUCKET"] == resources["MediaBucket"]
     assert variables["STATIC_BUCKET"] == resources["StaticBucket"]
     assert variables["AWS_REGION"] == settings.AWS_REGION

@@ -4,6 +4,7 @@ IAM scoped to resources, prod-only protections behind conditions."""
 from cfnlint.api import lint_file
 from django.conf import settings
 
+from apps.files import keys
 from deploy.tools.harness.processes import ROOT
 from deploy.tools.management.commands.stackenv import STACK_OUTPUTS
 from tests.support.cloudformation import TEMPLATE, load_template
@@ -95,9 +96,9 @@ def test_app_policy_scopes_media_to_the_apps_prefixes_and_ssm_to_the_stage():
         if name == "AppPolicy"
     }
     media = [resource["Fn::Sub"] for resource in statements["MediaObjects"]["Resource"]]
-    assert media == [
-        f"${{MediaBucket.Arn}}/{prefix}/*" for prefix in ("uploads", "thumbnails", "contact")
-    ]
+    # The prefixes the app writes (apps/files/keys.py; contact attachments), no others.
+    prefixes = (keys.UPLOADS_PREFIX, keys.FILES_PREFIX, keys.THUMBNAILS_PREFIX, "contact/")
+    assert media == [f"${{MediaBucket.Arn}}/{prefix}*" for prefix in prefixes]
     ssm = [resource["Fn::Sub"] for resource in statements["Parameters"]["Resource"]]
     assert all("parameter/amphibian/${Stage}" in resource for resource in ssm)
 
@@ -130,3 +131,18 @@ def test_ec2_user_data_parameter_fits_deploy_ec2_cloud_init():
     encoded = base64.b64encode((ROOT / "deploy" / "ec2" / "cloud-init.yaml").read_bytes())
     assert len(encoded) < 4096
     assert "ec2/cloud-init.yaml" in (ROOT / "Makefile").read_text()
+
+
+def test_self_sign_up_is_a_parameter_and_off_by_default():
+    template = load_template()
+    parameter = template["Parameters"]["AllowSelfSignUp"]
+    assert parameter["AllowedValues"] == ["true", "false"]
+    assert parameter["Default"] == "false"
+    assert template["Conditions"]["SelfSignUp"] == {
+        "Fn::Equals": [{"Ref": "AllowSelfSignUp"}, "true"]
+    }
+    # Off means admin-created users only; Cognito's own default is open sign-up.
+    pool = template["Resources"]["UserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"] == {
+        "AllowAdminCreateUserOnly": {"Fn::If": ["SelfSignUp", False, True]}
+    }

@@ -45,6 +45,27 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "var" / "e2e"
 SECRET_KEY = "e2e-test-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 
+# Every Content-Security-Policy violation in any page of a scenario, as the page sees it:
+# securitypolicyviolation events, handed to the test through a binding (it survives
+# navigations, which a list kept in the page would not).
+CSP_RECORDER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolation({
+    directive: event.effectiveDirective,
+    blocked: event.blockedURI,
+    document: event.documentURI,
+    source: event.sourceFile,
+    line: event.lineNumber,
+    sample: event.sample,
+    disposition: event.disposition,
+  });
+}, true);
+"""
+# What Chromium's console says about a refused resource or a header it cannot parse.
+POLICY_CONSOLE = ("Content Security Policy", "Content-Security-Policy", "Permissions-Policy")
+# The line apps.core.csp logs for each violation a browser reports.
+CSP_REPORT_LOG = "csp violation"
+
 
 @dataclass
 class Site:
@@ -67,6 +88,19 @@ class Site:
         for log in self.logs:
             out.extend([f"--- {log}", *log.read_text().splitlines()[-lines:]])
         return "\n".join(out)
+
+    def log_sizes(self):
+        return {log: log.stat().st_size if log.exists() else 0 for log in self.logs}
+
+    def csp_reports(self, since):
+        """The violation reports the target logged after ``since`` (``log_sizes()``)."""
+        lines = []
+        for log, size in since.items():
+            with open(log, "rb") as file:
+                file.seek(size)
+                text = file.read().decode(errors="replace")
+            lines.extend(line for line in text.splitlines() if CSP_REPORT_LOG in line)
+        return lines
 
 
 @pytest.fixture(scope="session")
@@ -187,7 +221,7 @@ def server_target(name, port, stack, tmp, fixture):
         start(cleanup, command, subprocess_env(**env), tmp / "worker.log")
         nginx_dir = tmp / "nginx"
         nginx_dir.mkdir()
-        config = nginx_config(nginx_dir, gunicorn.port, free_port(), port)
+        config = nginx_config(nginx_dir, gunicorn.port, free_port(), port, server_name="127.0.0.1")
         snippet = nginx_dir / "amphibian-proxy.conf"
         proxy = snippet.read_text()
         assert "proxy_set_header Host $host;" in proxy
@@ -329,12 +363,29 @@ def screenshots(site):
 
 
 @pytest.fixture
-def page(chromium, screenshots, request):
-    """A fresh browser context per scenario; its last page is saved under var/e2e/<target>/."""
+def page(chromium, site, screenshots, request):
+    """A fresh browser context per scenario; its last page is saved under var/e2e/<target>/.
+
+    The scenario fails on any Content-Security-Policy violation, seen in the page (events,
+    console) or reported to the target (its log). One that expects a violation empties
+    ``page.csp_violations`` and moves ``page.csp_log_since`` past its report.
+    """
     context = chromium.new_context(ignore_https_errors=True, locale="en-US", accept_downloads=True)
     context.set_default_timeout(20_000)
     context.set_default_navigation_timeout(30_000)
+    violations = []
+    context.expose_function("__cspViolation", lambda violation: violations.append(violation))
+    context.add_init_script(CSP_RECORDER)
     page = context.new_page()
+    page.csp_violations = violations
+    page.csp_log_since = site.log_sizes()
+    page.on(
+        "console",
+        lambda m: (
+            any(word in m.text for word in POLICY_CONSOLE)
+            and violations.append({"console": m.type, "text": m.text})
+        ),
+    )
     # What went wrong in the page, for failure messages: error responses, console errors.
     page.problems = []
     page.on(
@@ -349,3 +400,6 @@ def page(chromium, screenshots, request):
         page.screenshot(path=str(screenshots / f"{scenario}.png"), full_page=True, timeout=10_000)
     finally:
         context.close()
+    assert violations == [], f"Content-Security-Policy violations in {scenario}"
+    reported = site.csp_reports(page.csp_log_since)
+    assert reported == [], f"violations reported to {site.name} during {scenario}"

@@ -11,8 +11,14 @@ from deploy.tools.harness.processes import ROOT
 EC2 = ROOT / "deploy" / "ec2"
 
 
-def nginx_config(tmp, upstream_port, http_port, https_port):
-    """deploy/ec2/nginx with its ports and paths moved to loopback and ``tmp``."""
+def nginx_config(tmp, upstream_port, http_port, https_port, server_name=HOST):
+    """deploy/ec2/nginx with its ports and paths moved to loopback and ``tmp``, serving
+    ``server_name``.
+
+    A browser sends no TLS server name for an IP address: for ``server_name`` 127.0.0.1 (the
+    e2e suite) the default server shows the certificate instead of refusing the handshake,
+    and the Host header still picks the site (other hosts are still closed with 444).
+    """
     cert, key = tmp / "cert.pem", tmp / "key.pem"
     subprocess.run(
         [
@@ -28,12 +34,21 @@ def nginx_config(tmp, upstream_port, http_port, https_port):
     site = (EC2 / "nginx" / "amphibian.conf").read_text()
     replacements = {
         "unix:/run/amphibian/gunicorn.sock": f"127.0.0.1:{upstream_port}",
-        "listen 80 default_server;": f"listen 127.0.0.1:{http_port};",
-        "listen 443 ssl http2 default_server;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "listen 80 default_server;": f"listen 127.0.0.1:{http_port} default_server;",
+        "listen 443 ssl http2 default_server;": (
+            f"listen 127.0.0.1:{https_port} ssl http2 default_server;"
+        ),
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "server_name app.example.com;": f"server_name {server_name};",
         "/etc/ssl/amphibian/fullchain.pem": str(cert),
         "/etc/ssl/amphibian/privkey.pem": str(key),
         "/etc/nginx/snippets/amphibian-proxy.conf": str(snippet),
     }
+    if server_name[0].isdigit():
+        replacements["ssl_reject_handshake on;"] = (
+            f"ssl_certificate {cert};\n    ssl_certificate_key {key};"
+        )
     for old, new in replacements.items():
         assert old in site, old
         site = site.replace(old, new)

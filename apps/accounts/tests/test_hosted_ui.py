@@ -150,3 +150,22 @@ def test_logout_revokes_and_leaves_through_the_hosted_ui(client, hosted_ui):
     }
     assert hosted_ui.revoked == [refresh]
     assert "_auth_user_id" not in client.session
+
+
+def test_an_anonymous_login_page_writes_no_session(client, hosted_ui, settings):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 302
+    assert settings.SESSION_COOKIE_NAME not in response.cookies  # no DynamoDB item either
+    state = response.cookies["cognito_login"]
+    assert state["httponly"] and state["samesite"] == "Lax"
+    assert state["path"] == "/accounts/callback/"
+    assert int(state["max-age"]) == settings.LOGIN_STATE_MAX_AGE
+
+
+def test_a_tampered_login_state_cookie_is_refused(client, hosted_ui):
+    location = start_login(client)
+    code, query = hosted_ui.authorize(location)
+    value = client.cookies["cognito_login"].value
+    client.cookies["cognito_login"] = value[:-2] + ("AA" if value[-2:] != "AA" else "BB")
+    refused = client.get("/accounts/callback/", {"code": code, "state": query["state"]})
+    assert refused.status_code == 400

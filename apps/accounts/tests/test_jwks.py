@@ -138,3 +138,38 @@ def test_unusable_documents_are_rejected_and_old_keys_kept(tmp_path, test_key):
     seed.write_text('{"keys": [{"kty": "oct", "kid": "sym", "k": "c2VjcmV0"}]}')
     cache = JWKSCache("http://127.0.0.1:9/jwks.json", seed_file=str(seed), cooldown=0, timeout=0.2)
     assert cache.get_key("sym") is None  # symmetric keys are never used for RS256
+
+
+@pytest.mark.parametrize(
+    ("document", "usable"),
+    [
+        ({"key_ops": ["encrypt"]}, False),
+        ({"key_ops": ["sign", "verify"]}, True),
+        ({"key_ops": "verify"}, False),
+        ({"use": "enc"}, False),
+        ({"kid": ["test-key-1"]}, False),  # once a TypeError from every lookup: a 500
+        ({"kid": ""}, False),
+    ],
+    ids=[
+        "encrypt only",
+        "sign and verify",
+        "key_ops a string",
+        "use enc",
+        "kid a list",
+        "empty kid",
+    ],
+)
+def test_only_signature_verification_keys_are_kept(tmp_path, test_key, document, usable):
+    seed = tmp_path / "jwks.json"
+    seed.write_text(json.dumps({"keys": [{**test_key.jwk, **document}]}))
+    cache = JWKSCache("http://127.0.0.1:9/jwks.json", seed_file=str(seed), cooldown=300)
+    kid = document.get("kid", test_key.kid)
+    assert (cache.get_key(kid if isinstance(kid, str) else test_key.kid) is not None) is usable
+
+
+def test_a_key_set_nested_5000_deep_is_unusable_not_a_crash(tmp_path):
+    seed = tmp_path / "jwks.json"
+    seed.write_text('{"keys": ' + "[" * 5000 + "]" * 5000 + "}")
+    cache = JWKSCache("http://127.0.0.1:9/jwks.json", seed_file=str(seed), cooldown=300)
+    with pytest.raises(jwks.JWKSUnavailable):
+        cache.get_key("any")

@@ -152,12 +152,23 @@ def _b64int(value):
         _jwk(n="not/base64+"),
         _jwk(e="AQAB=="),
         _jwk(d="AQAB"),
+        _jwk(use="enc"),
+        _jwk(use=["sig"]),
+        _jwk(key_ops=["encrypt", "wrapKey"]),
+        _jwk(key_ops=["sign"]),
+        _jwk(key_ops="verify"),
+        _jwk(key_ops=[]),
         "not a dict",
     ],
 )
 def test_unusable_jwks_are_refused(jwk):
     with pytest.raises(ValueError):
         RSAPublicKey.from_jwk(jwk)
+
+
+@pytest.mark.parametrize("fields", [{}, {"use": "sig"}, {"key_ops": ["verify"]}])
+def test_verification_keys_may_say_so(fields):
+    assert RSAPublicKey.from_jwk(_jwk(**fields)).e == 65537
 
 
 def test_jwk_integers_round_trip(key):

@@ -121,3 +121,40 @@ def test_probes_answer_whatever_the_host_header(client, settings):
     settings.ALLOWED_HOSTS = ["app.example.com"]
     assert client.get("/healthz", HTTP_HOST="10.0.3.17:8000").status_code == 200
     assert client.get("/en/", HTTP_HOST="10.0.3.17:8000").status_code == 400  # pages still refuse
+
+
+CALLS = []
+
+
+def counted_check():
+    CALLS.append(1)
+
+
+def test_readyz_reuses_its_result_for_a_few_seconds(client, settings, monkeypatch):
+    from apps.core import health
+
+    monkeypatch.setitem(health._last, "result", None)  # an earlier test's round
+    settings.READINESS_CHECKS = {"counted": f"{__name__}.counted_check"}
+    settings.READINESS_CACHE_SECONDS = 60
+    CALLS.clear()
+    for _ in range(20):
+        assert client.get("/readyz").status_code == 200
+    assert len(CALLS) == 1
+    settings.READINESS_CACHE_SECONDS = 0
+    client.get("/readyz")
+    assert len(CALLS) == 2
+
+
+def test_readyz_details_only_for_health_check_sources(settings):
+    from django.test import Client
+
+    settings.READINESS_CHECKS = {"counted": f"{__name__}.counted_check"}
+    public = Client(REMOTE_ADDR="203.0.113.5").get("/readyz")
+    assert public.json() == {"status": "ok"}
+    private = Client(REMOTE_ADDR="10.0.1.17").get("/readyz")
+    assert private.json() == {"status": "ok", "checks": {"counted": "ok"}}
+
+
+def test_probes_say_nosniff(client):
+    for path in ("/healthz", "/readyz"):
+        assert client.get(path)["X-Content-Type-Options"] == "nosniff"

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from deploy.tools.harness.processes import DEPLOYED_ENV, ROOT, run_python, subprocess_env
+from project.settings.base import DEPLOYED_REQUIRED_ENV
 from project.targets import settings_module
 
 
@@ -30,7 +31,7 @@ def test_deployed_targets_pass_check_deploy_without_warnings(target):
 
 
 @pytest.mark.parametrize("target", ["server", "lambda"])
-@pytest.mark.parametrize("missing", sorted(DEPLOYED_ENV))
+@pytest.mark.parametrize("missing", sorted(DEPLOYED_REQUIRED_ENV))
 def test_deployed_targets_refuse_to_start_naming_the_missing_variable(target, missing):
     env = {key: value for key, value in DEPLOYED_ENV.items() if key != missing}
     result = manage("check", DJANGO_DEPLOY_TARGET=target, **env)
@@ -39,6 +40,31 @@ def test_deployed_targets_refuse_to_start_naming_the_missing_variable(target, mi
     assert last_line.endswith(
         f"{missing} is not set; the {target} target needs it. See README.md, 'Configuration'."
     )
+
+
+@pytest.mark.parametrize("target", ["server", "lambda"])
+def test_check_deploy_names_a_missing_or_foreign_canonical_host(target):
+    env = {key: value for key, value in DEPLOYED_ENV.items() if key != "CANONICAL_HOST"}
+    result = manage("check", "--deploy", DJANGO_DEPLOY_TARGET=target, **env)
+    assert result.returncode != 0
+    assert "(core.E001) CANONICAL_HOST is not set." in result.stderr
+    result = manage(
+        "check", "--deploy", DJANGO_DEPLOY_TARGET=target, **{**env, "CANONICAL_HOST": "evil.com"}
+    )
+    assert "(core.E002) CANONICAL_HOST 'evil.com' is not allowed by ALLOWED_HOSTS." in (
+        result.stderr
+    )
+
+
+def test_check_deploy_refuses_rate_limits_counted_per_process():
+    env = {key: value for key, value in DEPLOYED_ENV.items() if key != "RATE_LIMITS_TABLE"}
+    result = manage("check", "--deploy", DJANGO_DEPLOY_TARGET="server", **env)
+    assert result.returncode != 0
+    assert "(core.E005) Rate limits count in LocMemCache, per process" in result.stderr
+    result = manage(
+        "check", DJANGO_DEPLOY_TARGET="lambda", **{**DEPLOYED_ENV, "RATE_LIMIT_BACKEND": "x"}
+    )
+    assert "(core.E003) RATE_LIMIT_BACKEND is 'x'." in result.stderr
 
 
 def test_every_missing_variable_is_named_at_once():

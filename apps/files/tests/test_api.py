@@ -20,14 +20,15 @@ def test_presigned_post_policy_pins_key_type_and_size(signed_in, user, settings)
     upload_info = response.json()["upload"]
     fields = upload_info["fields"]
     stored = StoredFile.objects.get(pk=response.json()["file"]["id"])
-    assert stored.key == f"uploads/{user.sub}/{stored.pk}/passwd-unicde.png"
+    assert stored.upload_key == f"uploads/{user.sub}/{stored.pk}/passwd-unicde.png"
+    assert stored.key == f"files/{user.sub}/{stored.pk}/passwd-unicde.png"  # no policy for it
     assert stored.original_name == "../../etc/passwd ünïcødé.png"
-    assert fields["key"] == stored.key
+    assert fields["key"] == stored.upload_key
     import base64
 
     policy = json.loads(base64.b64decode(fields["policy"]))
     conditions = policy["conditions"]
-    assert {"key": stored.key} in conditions
+    assert {"key": stored.upload_key} in conditions
     assert {"Content-Type": "image/png"} in conditions
     assert ["content-length-range", 1, settings.FILES_MAX_BYTES] in conditions
     assert {"bucket": settings.MEDIA_BUCKET} in conditions
@@ -96,3 +97,38 @@ def test_storage_down_is_503_not_500(signed_in, settings):
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert StoredFile.objects.get(pk=started["file"]["id"]).status == "pending"
+
+
+# Issue 16: no input gives a 500. Each body once was one (PostgreSQL's DataError for the
+# NUL; UnicodeEncodeError and RecursionError on every database).
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"name": "a\\u0000.png", "size": 5, "content_type": "image/png"}', "NUL"),
+        (b'{"name": "a\\ud800.png", "size": 5, "content_type": "image/png"}', "surrogates"),
+        (b'{"name": "a.png", "size": 5, "content_type": "image/png\\udfff"}', "surrogates"),
+        (b"[" * 5000 + b"]" * 5000, "nested"),
+        (b'{"name": "a.png", "size": NaN, "content_type": "image/png"}', "NaN"),
+        (b'{"name": "a.png", "size": 1e400, "content_type": "image/png"}', "out of range"),
+    ],
+    ids=[
+        "NUL in a file name",
+        "lone surrogate in a file name",
+        "lone surrogate in the type",
+        "JSON nested 5000 deep",
+        "NaN size",
+        "infinite size",
+    ],
+)
+def test_hostile_json_is_400_with_the_reason(signed_in, body, reason):
+    response = signed_in.post("/api/files/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+    assert StoredFile.objects.count() == 0
+
+
+def test_json_that_is_not_an_object_is_400(signed_in):
+    for body in (b'"name"', b"[1, 2]", b"12", b"null"):
+        response = signed_in.post("/api/files/", data=body, content_type="application/json")
+        assert response.status_code == 400, body
+        assert "Send JSON" in response.json()["error"]

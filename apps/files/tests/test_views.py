@@ -50,15 +50,16 @@ def test_full_flow_upload_thumbnail_download_delete(
     assert signed_in.delete(f"/api/files/{file_id}").status_code == 204
     assert signed_in.delete(f"/api/files/{file_id}").status_code == 404  # gone is gone
     s3 = aws.client("s3")
-    listed = s3.list_objects_v2(
-        Bucket=settings.MEDIA_BUCKET, Prefix=f"uploads/{stored.owner.sub}/{file_id}"
-    )
-    assert listed.get("KeyCount", 0) == 0
+    for prefix in ("uploads", "files"):
+        listed = s3.list_objects_v2(
+            Bucket=settings.MEDIA_BUCKET, Prefix=f"{prefix}/{stored.owner.sub}/{file_id}"
+        )
+        assert listed.get("KeyCount", 0) == 0
     with pytest.raises(s3.exceptions.ClientError):
         s3.head_object(Bucket=settings.MEDIA_BUCKET, Key=stored.thumbnail_key)
 
 
-def test_fallback_form_uploads_a_small_file(signed_in):
+def test_fallback_form_uploads_a_small_file(signed_in, settings):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = signed_in.post(
@@ -67,6 +68,12 @@ def test_fallback_form_uploads_a_small_file(signed_in):
     assert response.status_code == 302
     stored = StoredFile.objects.get(original_name="notes.txt")
     assert stored.status == "ready" and stored.verified_type == "text/plain"
+    # The same completion as the presigned path: the bytes moved to the file's own key.
+    s3 = aws.client("s3")
+    body = s3.get_object(Bucket=settings.MEDIA_BUCKET, Key=stored.key)["Body"].read()
+    assert stored.key.startswith("files/") and body == b"hello\n"
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.head_object(Bucket=settings.MEDIA_BUCKET, Key=stored.upload_key)
 
 
 def test_fallback_form_answers_413_above_its_limit(signed_in, settings):

@@ -3,6 +3,7 @@ presigned fields, complete it; and images to upload (a small PNG, a decompressio
 
 import io
 import json
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -67,3 +68,10 @@ def upload(client, data, **kwargs):
     body = started.json()
     post_to_s3(body["upload"], data)
     return body["file"]["id"], client.post(body["file"]["complete_url"])
+
+
+def object_created(key, name="ObjectCreated:Post"):
+    """The S3 event the media bucket sends the function when an object is created at ``key``."""
+    return {
+        "Records": [{"eventName": name, "s3": {"object": {"key": urllib.parse.quote_plus(key)}}}]
+    }

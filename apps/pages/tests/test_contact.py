@@ -76,3 +76,12 @@ def test_mail_failure_keeps_the_message(client, local_aws, settings):
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
     assert client.post("/en/contact/", form()).status_code == 302
     assert ContactMessage.objects.count() == 1
+
+
+def test_email_longer_than_its_column_is_refused(client, local_aws):
+    """Issue 16: a valid address of 255-320 characters passed the form (Django's default
+    is 320) and overflowed ContactMessage.email: a DataError, so a 500, on PostgreSQL."""
+    email = "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".com"  # 309 characters
+    response = client.post("/en/contact/", form(email=email), REMOTE_ADDR="203.0.113.20")
+    assert response.status_code == 400
+    assert not ContactMessage.objects.exists()

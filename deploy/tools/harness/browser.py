@@ -28,15 +28,34 @@ class Response:
         return self.body.decode()
 
 
+class _NamedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address, naming ``server_name`` in TLS (SNI) as a browser names the host."""
+
+    def __init__(self, address, port, *, context, server_name, timeout, source_address):
+        super().__init__(
+            address, port, timeout=timeout, source_address=source_address, context=context
+        )
+        self.tls, self.server_name = context, server_name
+
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self.tls.wrap_socket(self.sock, server_hostname=self.server_name)
+
+
 class Browser:
     """Just enough of a browser: a cookie jar per host (Secure cookies kept: the TLS is in
-    front), CSRF token handling, and the headers the proxy in front would add."""
+    front), CSRF token handling, and the headers the proxy in front would add.
 
-    def __init__(self, base_url, host=HOST, forwarded_proto=None):
+    ``client_address`` (another loopback address, 127.0.0.2...) is where its connections
+    come from, for tests of what the server makes of distinct clients.
+    """
+
+    def __init__(self, base_url, host=HOST, forwarded_proto=None, client_address=None):
         parts = urllib.parse.urlsplit(base_url)
         self.scheme, self.address, self.port = parts.scheme, parts.hostname, parts.port
         self.host = host
         self.forwarded_proto = forwarded_proto
+        self.source = (client_address, 0) if client_address else None
         self.cookies = {}
 
     def _connection(self):
@@ -44,10 +63,17 @@ class Browser:
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE  # the test's own self-signed certificate
-            return http.client.HTTPSConnection(
-                self.address, self.port, timeout=30, context=context
+            return _NamedHTTPSConnection(
+                self.address,
+                self.port,
+                context=context,
+                server_name=self.host.split(":")[0],
+                timeout=30,
+                source_address=self.source,
             )
-        return http.client.HTTPConnection(self.address, self.port, timeout=30)
+        return http.client.HTTPConnection(
+            self.address, self.port, timeout=30, source_address=self.source
+        )
 
     def request(self, method, path, body=None, headers=None):
         headers = {"Host": self.host, **(headers or {})}

@@ -23,6 +23,7 @@ def stack_env(stack):
         "AWS_SECRET_ACCESS_KEY": "test",
         "SESSIONS_TABLE": settings.SESSIONS_TABLE,
         "TOKEN_DENYLIST_TABLE": settings.TOKEN_DENYLIST_TABLE,
+        "RATE_LIMITS_TABLE": settings.RATE_LIMITS_TABLE,
         "MEDIA_BUCKET": settings.MEDIA_BUCKET,
         "STATIC_BUCKET": settings.STATIC_BUCKET,
         "COGNITO_USER_POOL_ID": pool_id,

@@ -11,10 +11,12 @@ ROOT = Path(__file__).resolve().parents[3]
 DEPLOYED_ENV = {
     "DJANGO_SECRET_KEY": "x7#Kq9!vB2$mN4@pL6^rT8&wY1*zC3(dF5)gH0_jJ-aS=eU+iO",
     "DJANGO_ALLOWED_HOSTS": "app.example.com",
+    "CANONICAL_HOST": "app.example.com",
     "DATABASE_URL": "postgres://amphibian@127.0.0.1:5432/amphibian",
     "AWS_REGION": "eu-west-1",
     "SESSIONS_TABLE": "amphibian-prod-sessions",
     "TOKEN_DENYLIST_TABLE": "amphibian-prod-denylist",
+    "RATE_LIMITS_TABLE": "amphibian-prod-ratelimits",
     "MEDIA_BUCKET": "amphibian-prod-media",
     "COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf123",
     "COGNITO_APP_CLIENT_ID": "1example23456789",

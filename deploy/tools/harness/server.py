@@ -65,6 +65,18 @@ class Gunicorn:
             stop_process(self.process)
         self.log.close()
 
+    def access_line(self, request_id, timeout=10):
+        """The access line of ``request_id``: gunicorn writes it after the response, so a
+        client can read the response before the line is in the file."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.access_log():
+                if line.get("request_id") == request_id:
+                    return line
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no access line for request {request_id}")
+            time.sleep(0.05)
+
     def access_log(self):
         """gunicorn's JSON access lines so far."""
         lines = []

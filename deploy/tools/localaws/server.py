@@ -5,6 +5,9 @@ may have changed it, and a background thread calls the ``save`` callback (a snap
 see ``snapshot.py``) at most once per ``save_interval``; ``stop()`` saves a last time.
 On start the caller re-provisions and restores the snapshot, so tables, objects, users
 and parameters survive a restart (a hard kill loses at most the last interval).
+
+It serves loopback only: moto's Cognito signs tokens with a key anyone has, so whoever
+could reach the stack could forge tokens for it.
 """
 
 import logging
@@ -12,7 +15,15 @@ import os
 import threading
 from collections.abc import Callable
 
+from apps.accounts.checks import is_loopback_host
+
 logger = logging.getLogger(__name__)
+
+# moto's Cognito signs every token with one built-in key whose private half ships with moto.
+FORGEABLE_TOKENS_WARNING = (
+    "WARNING: this stack's Cognito signs tokens with moto's public built-in key: anyone can "
+    "forge a token that verifies against it. Never point a deployed app at this stack."
+)
 
 # Operations that only read (DynamoDB, Cognito and SSM name theirs in X-Amz-Target).
 _READ_PREFIXES = ("Get", "Describe", "List", "Scan", "Query", "BatchGet", "TransactGet")
@@ -40,16 +51,28 @@ def _is_write(environ):
     return environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD", "OPTIONS")
 
 
+def require_loopback(host):
+    """Refuse to serve anywhere but loopback: whoever reaches the stack can forge its tokens."""
+    if not is_loopback_host(host):
+        raise ValueError(
+            f"The local AWS stack binds loopback only (127.0.0.0/8, ::1, localhost), not "
+            f"{host!r}: its Cognito signs tokens with moto's public key, so whoever reaches it "
+            "can forge them. Set LOCALAWS_HOST to 127.0.0.1."
+        )
+
+
 class LocalAWS:
-    """Start, serve and stop moto on ``host:port`` (port 0 picks a free one)."""
+    """Start, serve and stop moto on ``host:port`` (port 0 picks a free one), loopback only."""
 
     def __init__(self, host="127.0.0.1", port=0, save_interval=0.5):
+        require_loopback(host)
         self.host = host
         self.port = port
         self._save: Callable[[], object] | None = None
         self._save_interval = save_interval
         self._dirty = threading.Event()
         self._stopping = threading.Event()
+        self._dynamodb_writes = threading.Lock()
         self._server = None
         self._threads = []
 
@@ -108,9 +131,17 @@ class LocalAWS:
     def _track_writes(self, app):
         def tracked(environ, start_response):
             _route_well_known(environ)
-            response = app(environ, start_response)
+            write = _is_write(environ)
+            if write and environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+                # DynamoDB applies each write atomically (an UpdateItem ADD is a counter);
+                # moto reads, changes and stores the item unlocked, so threaded requests
+                # could lose updates. One DynamoDB write at a time, as the service behaves.
+                with self._dynamodb_writes:
+                    response = list(app(environ, start_response))
+            else:
+                response = app(environ, start_response)
             # After the write is applied, so a save never races ahead of it.
-            if _is_write(environ):
+            if write:
                 self._dirty.set()
             return response
 

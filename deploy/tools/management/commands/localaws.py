@@ -11,8 +11,24 @@ from django.core.management.base import BaseCommand, CommandError
 
 from deploy.tools.harness.loopback import listening
 from deploy.tools.localaws.provision import provision_local_stack
-from deploy.tools.localaws.server import LocalAWS
+from deploy.tools.localaws.server import FORGEABLE_TOKENS_WARNING, LocalAWS, require_loopback
 from deploy.tools.localaws.snapshot import Snapshot
+
+
+def banner(url, state_dir, restored, outputs):
+    """What the stack prints once it is provisioned: where it is, what it holds, and that its
+    tokens can be forged."""
+    return (
+        f"Local AWS stack on {url} "
+        f"({'state restored from' if restored else 'new state in'} {state_dir})\n"
+        f"  sessions table  {settings.SESSIONS_TABLE}\n"
+        f"  media bucket    {settings.MEDIA_BUCKET}\n"
+        f"  user pool       {outputs['COGNITO_USER_POOL_ID']}\n"
+        f"  app client      {outputs['COGNITO_APP_CLIENT_ID'][0]}\n"
+        f"  demo login      {settings.LOCALAWS_DEMO_USERNAME} / "
+        f"{settings.LOCALAWS_DEMO_PASSWORD}\n"
+        f"{FORGEABLE_TOKENS_WARNING}"
+    )
 
 
 class Command(BaseCommand):
@@ -38,6 +54,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, port, state_dir, origins, wait, **options):
         host = settings.LOCALAWS_HOST
+        try:
+            require_loopback(host)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         outputs_file = Path(state_dir) / "outputs.json"
         if wait:
             return self._wait_until_ready(host, port, outputs_file)
@@ -57,17 +77,8 @@ class Command(BaseCommand):
         snapshot.save()
         outputs_file.write_text(json.dumps(outputs, indent=2) + "\n")
 
-        self.stdout.write(
-            f"Local AWS stack on {stack.url} "
-            f"({'state restored from' if restored else 'new state in'} {state_dir})\n"
-            f"  sessions table  {settings.SESSIONS_TABLE}\n"
-            f"  media bucket    {settings.MEDIA_BUCKET}\n"
-            f"  user pool       {outputs['COGNITO_USER_POOL_ID']}\n"
-            f"  app client      {outputs['COGNITO_APP_CLIENT_ID'][0]}\n"
-            f"  demo login      {settings.LOCALAWS_DEMO_USERNAME} / "
-            f"{settings.LOCALAWS_DEMO_PASSWORD}\n"
-            "Ready. Ctrl-C stops it; the state is kept."
-        )
+        self.stdout.write(banner(stack.url, state_dir, restored, outputs))
+        self.stdout.write("Ready. Ctrl-C stops it; the state is kept.")
         self.stdout.flush()
         stopped = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -34,6 +34,7 @@ STACK_OUTPUTS = {
     "CanonicalHostHeader": [("CANONICAL_HOST_HEADER", "{}")],
     "SessionsTableName": [("SESSIONS_TABLE", "{}")],
     "DenylistTableName": [("TOKEN_DENYLIST_TABLE", "{}")],
+    "RateLimitsTableName": [("RATE_LIMITS_TABLE", "{}")],
     "MediaBucketName": [("MEDIA_BUCKET", "{}")],
     "StaticBucketName": [("STATIC_BUCKET", "{}")],
     "CdnDomainName": [("STATIC_CDN_DOMAIN", "{}")],
