@@ -11,12 +11,19 @@ import signal
 
 import pytest
 from django.test import override_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from deploy.tools.harness.localstack import LocalAWSProcess
 from deploy.tools.harness.loopback import listening
 from deploy.tools.harness.postgres import POSTGRES_URL
 from deploy.tools.localaws.provision import provision_local_stack
 from deploy.tools.localaws.server import LocalAWS
+
+# Hypothesis keeps its examples and caches under var/ (ignored by git, never packaged or
+# copied into the image), not in a .hypothesis/ beside the code.
+set_hypothesis_home_dir(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "hypothesis")
+)
 
 
 def require(available, what, how):
