@@ -8,45 +8,18 @@ forged tokens.
 """
 
 import hashlib
-import ipaddress
 import json
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 from apps.accounts.jwks import MAX_JWKS_BYTES
+from apps.core.loopback import is_loopback_url
 
 # SHA-256 of the modulus (``n`` as the JWKS spells it) of moto's signing key, kid "dummy" in
 # moto/cognitoidp/resources/jwks-public.json. A fingerprint, because shipped code may not
 # import moto; apps/accounts/tests/test_checks.py compares it with the installed moto's key.
 MOTO_SIGNING_KEY_SHA256 = "a546642aa4c7ab20f8c4f44630d64157359052f3b7ca6f75f2d3609d7b0aa150"
-
-
-def is_loopback_host(host):
-    """Whether ``host`` (a name or an address, as a URL spells it) can only be this machine.
-
-    Names are not resolved: ``localhost`` and ``*.localhost`` are loopback by definition
-    (RFC 6761); any other name could point anywhere.
-    """
-    host = (host or "").strip().strip("[]").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
-def is_loopback_url(url):
-    """Whether ``url`` names a loopback host (a malformed URL does not)."""
-    try:
-        return is_loopback_host(urlsplit(url).hostname)
-    except ValueError:
-        return False
 
 
 def holds_moto_key(path):

@@ -4,11 +4,11 @@ Start the stack with ``manage.py localaws`` (``make run`` does both). Every defa
 here points at that stack, so a fresh clone runs with no environment at all.
 """
 
-import ipaddress
 import json
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+
+from apps.core.loopback import is_loopback_url
 
 from .base import *  # noqa: F403
 from .base import (
@@ -74,28 +74,11 @@ COGNITO_JWKS_URL = env.get(
 )
 
 
-def _is_loopback(url):
-    """The test of ``apps.accounts.checks.is_loopback_host`` (settings import no app)."""
-    try:
-        host = (urlsplit(url).hostname or "").rstrip(".")
-    except ValueError:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
 def _require_loopback(urls):
     """These settings trust the local stack's token keys, which are moto's and public: anyone
     can forge a token they verify. So every AWS endpoint and the key URL stay on loopback."""
     for name, url in urls.items():
-        if url and not _is_loopback(url):
+        if url and not is_loopback_url(url):
             raise ImproperlyConfigured(
                 f"{name}={url} is not on loopback (127.0.0.0/8, ::1, localhost); the local "
                 "settings trust the local AWS stack, whose Cognito signs tokens with moto's "

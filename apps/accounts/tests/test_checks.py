@@ -8,6 +8,7 @@ from django.core.checks import run_checks
 from moto.utilities.utils import load_resource
 
 from apps.accounts import checks
+from apps.core.loopback import is_loopback_host
 from deploy.tools.harness import fake_cognito
 
 COGNITO_JWKS_URL = f"{fake_cognito.ISSUER}/.well-known/jwks.json"
@@ -35,7 +36,7 @@ def deploy_errors():
     ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LocalHost.", "api.localhost"],
 )
 def test_loopback_hosts(host):
-    assert checks.is_loopback_host(host)
+    assert is_loopback_host(host)
 
 
 @pytest.mark.parametrize(
@@ -51,7 +52,7 @@ def test_loopback_hosts(host):
     ],
 )
 def test_other_hosts_are_not_loopback(host):
-    assert not checks.is_loopback_host(host)
+    assert not is_loopback_host(host)
 
 
 def test_the_check_runs_with_deploy_only(cognito_settings):

@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from apps.accounts.checks import is_loopback_host
+from apps.core.loopback import is_loopback_host
 
 logger = logging.getLogger(__name__)
 
