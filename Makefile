@@ -6,20 +6,33 @@ INSTALLED := $(VENV)/.installed
 PIP_TOOLS := pip-tools==7.6.2
 PIP_COMPILE = var/pip-tools/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe
 
-.PHONY: help run test lint typecheck format hooks messages lock clean
+.PHONY: help run reset test lint typecheck format hooks messages lock clean
 
 # Every target and what it does: the "## " note on its line (tests/test_makefile.py checks
 # that every target has one).
 help:  ## List every target with what it does (this list)
 	@awk -F ':.*## ' '/^[a-z0-9][a-z0-9-]*:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-# The local target: migrate, start the local AWS stack, runserver on 127.0.0.1:8000.
-run: $(INSTALLED)  ## Set up, start the local AWS stack and runserver on http://127.0.0.1:8000
+# The local target: migrate, start the local AWS stack, runserver on 127.0.0.1:$(PORT); the
+# stack's port is LOCALAWS_PORT (the settings read it too), and its media bucket accepts
+# uploads from the server's origin. `make run PORT=8001 LOCALAWS_PORT=4567` beside another.
+PORT ?= 8000
+LOCALAWS_PORT ?= 4566
+run reset: export LOCALAWS_PORT := $(LOCALAWS_PORT)
+
+run: $(INSTALLED)  ## Set up, start the local AWS stack and runserver on http://127.0.0.1:8000 (PORT=, LOCALAWS_PORT=)
 	$(PY) manage.py migrate --noinput
 	@trap 'kill $$stack 2>/dev/null; wait $$stack 2>/dev/null' EXIT INT TERM; \
-	$(PY) manage.py localaws & stack=$$!; \
-	$(PY) manage.py localaws --wait && \
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py localaws --port $(LOCALAWS_PORT) \
+		--origin http://127.0.0.1:$(PORT) --origin http://localhost:$(PORT) & stack=$$!; \
+	$(PY) manage.py localaws --port $(LOCALAWS_PORT) --wait && \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# A fresh local world: the stack's saved state (var/localaws) and every row of the local
+# database go together, so no user or file points at what the stack no longer has. Asks
+# first; refused while `make run` runs.
+reset: $(INSTALLED)  ## Delete the local stack's state and the local database's data (stop make run first)
+	$(PY) manage.py localaws --reset --port $(LOCALAWS_PORT)
 
 # The whole suite, lint and types first; coverage of apps/, project/ and deploy/ with a floor
 # ([tool.coverage] in pyproject.toml: the run fails when it drops).
@@ -52,13 +65,11 @@ $(INSTALLED): requirements/dev.txt requirements/runtime.txt
 	$(PY) -m pip check
 	touch $@
 
-# Re-extract translatable strings and recompile the catalogs (the .mo files are committed).
-messages: $(INSTALLED)  ## Re-extract and compile the translation catalogs
+# Re-extract translatable strings and recompile the catalogs (the .mo files are committed) of
+# every installed app under apps/, in every language of LANGUAGES (manage.py messages).
+messages: $(INSTALLED)  ## Re-extract and compile the translation catalogs of every app under apps/
 	command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
-	for app in core accounts files pages; do \
-		(cd apps/$$app && ../../$(PY) ../../manage.py makemessages -l fr -l de --no-obsolete \
-			--ignore 'tests/*' -v0 && ../../$(PY) ../../manage.py compilemessages -v0) || exit 1; \
-	done
+	$(PY) manage.py messages
 
 # Re-resolve the lock files from pyproject.toml (needs the package index).
 lock:  ## Re-resolve requirements/*.txt from pyproject.toml (needs the package index)

@@ -19,6 +19,7 @@ def cold_start(zip_path, handler, path, function_env):
     port = free_port()
     command = [sys.executable, "manage.py", "runlambda", "--zip", str(zip_path)]
     command += ["--handler", handler, "--event", "v1", "--port", str(port)]
+    command += ["--environment", "shell"]  # every variable is set below
     command += ["--concurrency", "1"]
     for name, value in function_env.items():
         command += ["--env", f"{name}={value}"]

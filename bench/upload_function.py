@@ -58,6 +58,7 @@ class LocalLambda:
                 [
                     *(sys.executable, "manage.py", "runlambda", "--source", "--event", "v2"),
                     *("--stage", STAGE, "--port", str(self.port), "--concurrency", "2"),
+                    *("--environment", "shell"),
                 ],
                 cwd=ROOT,
                 env={**self.env, **TOOL_SETTINGS},

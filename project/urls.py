@@ -2,8 +2,9 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from apps.accounts import admin as accounts_admin
+from apps.accounts import views as accounts_views
 from apps.core import views as core_views
 from apps.pages.sitemaps import PageSitemap
 
@@ -19,12 +20,10 @@ urlpatterns = [
         {"sitemaps": {"pages": PageSitemap}},
         name="django.contrib.sitemaps.views.sitemap",
     ),
-    # Everyone signs in through Cognito, the admin included (staff come from a group).
-    path(
-        "admin/login/",
-        RedirectView.as_view(pattern_name="accounts:login", query_string=True),
-        name="admin-login",
-    ),
+    # Everyone signs in and out through Cognito, the admin included (staff come from a
+    # group): these two come before admin.site.urls and stand in for Django's own.
+    path("admin/login/", accounts_admin.login, name="admin-login"),
+    path("admin/logout/", accounts_views.logout, name="admin-logout"),
     path("admin/", admin.site.urls),
 ]
 

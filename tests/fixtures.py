@@ -16,7 +16,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from deploy.tools.harness.localstack import LocalAWSProcess
 from deploy.tools.harness.loopback import listening
 from deploy.tools.harness.postgres import POSTGRES_URL
-from deploy.tools.localaws.provision import provision_local_stack
+from deploy.tools.localaws.provision import provision_demo_user, provision_local_stack
 from deploy.tools.localaws.server import LocalAWS
 
 # Hypothesis keeps its examples and caches under var/ (ignored by git, never packaged or
@@ -44,6 +44,7 @@ def local_aws():
     """
     stack = LocalAWS().start()
     outputs = provision_local_stack(stack.url, ["http://testserver"])
+    provision_demo_user(stack.url, outputs["COGNITO_USER_POOL_ID"])
     overrides = override_settings(
         AWS_ENDPOINT_URL=stack.url,
         AWS_ENDPOINT_URLS={},
@@ -55,6 +56,19 @@ def local_aws():
     yield stack
     overrides.disable()
     stack.stop()
+
+
+def use_local_cognito(settings, stack):
+    """Point ``settings`` at ``stack``'s user pool: its real tokens, verified with the key set
+    it serves (no key file, no hosted UI)."""
+    pool_id = stack.outputs["COGNITO_USER_POOL_ID"]
+    settings.COGNITO_ISSUER = None
+    settings.COGNITO_USER_POOL_ID = pool_id
+    settings.COGNITO_APP_CLIENT_ID = stack.outputs["COGNITO_APP_CLIENT_ID"]
+    settings.COGNITO_JWKS_URL = f"{stack.url}/{pool_id}/.well-known/jwks.json"
+    settings.COGNITO_JWKS_FILE = None
+    settings.COGNITO_DOMAIN = None
+    return settings
 
 
 @pytest.fixture

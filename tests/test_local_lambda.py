@@ -27,10 +27,14 @@ from deploy.tools.harness.processes import (
     stop_process,
     subprocess_env,
 )
+from deploy.tools.locallambda import codedir, environment
 from project.settings import test as test_settings
 
 MB = 1024 * 1024
-from deploy.tools.locallambda import cli  # noqa: E402
+
+
+# The tests set every variable of the function themselves (function_env).
+SHELL_ONLY = ("--environment", "shell")
 
 
 def function_env(local_aws, database):
@@ -71,7 +75,7 @@ class LocalLambda:
         self.lines = []
         self.process = subprocess.Popen(
             [
-                *(sys.executable, "manage.py", "runlambda", "--source"),
+                *(sys.executable, "manage.py", "runlambda", "--source", *SHELL_ONLY),
                 *("--port", str(self.port)),
                 *("--env", "DJANGO_SETTINGS_MODULE=tests.support.lambda_settings"),
                 *options,
@@ -145,7 +149,9 @@ def local_lambda(lambda_env):
     Short enough to test both, long enough for a cold start on a busy 2-core machine.
     """
     running = LocalLambda(
-        lambda_env, "--concurrency", "2", "--integration-timeout", "3", "--timeout", "4"
+        lambda_env,
+        *("--event", "v1", "--concurrency", "2"),
+        *("--integration-timeout", "3", "--timeout", "4"),
     )
     # Two requests in a row: a cold start, then the same instance warm. The second waits
     # until the first instance is back in the pool (it is, just after its REPORT line);
@@ -229,7 +235,7 @@ def test_integration_timeout_is_504_and_the_function_timeout_ends_the_instance(l
 
 def invokelambda(env, *options):
     return subprocess.run(
-        [sys.executable, "manage.py", "invokelambda", "--source", *options],
+        [sys.executable, "manage.py", "invokelambda", "--source", *SHELL_ONLY, *options],
         cwd=ROOT,
         env={**env, **TOOL_SETTINGS},
         capture_output=True,
@@ -271,10 +277,42 @@ def test_invokelambda_runs_a_task_payload(lambda_env):
 
 
 def test_the_environment_is_the_stages_then_the_shells_then_env_flags():
-    stage = {"DJANGO_DEPLOY_TARGET": "lambda", "MEDIA_BUCKET": "deployed", "KEEP": "stage"}
+    stage = codedir.Stage(
+        "dev", "amphibian-dev", 512, 30, "us-east-1", {"aws_environment_variables": {}}
+    )
+    stage.settings["aws_environment_variables"] = {
+        "DJANGO_DEPLOY_TARGET": "lambda",
+        "MEDIA_BUCKET": "deployed",
+        "KEEP": "stage",
+    }
     shell = {"MEDIA_BUCKET": "local", "DJANGO_SETTINGS_MODULE": "project.settings.test"}
-    variables = cli.function_environment(["KEEP=flag"], shell, stage=stage)
-    assert variables == {"DJANGO_DEPLOY_TARGET": "lambda", "MEDIA_BUCKET": "local", "KEEP": "flag"}
+    built = environment.build("stage", ["KEEP=flag"], stage=stage, shell=shell)
+    assert built.variables == {
+        "DJANGO_DEPLOY_TARGET": "lambda",
+        "MEDIA_BUCKET": "local",
+        "KEEP": "flag",
+    }
+    assert built.describe() == [
+        "  DJANGO_DEPLOY_TARGET=lambda",
+        "  KEEP=flag  (--env)",
+        "  MEDIA_BUCKET=local  (from this shell)",
+    ]
+    assert environment.build("shell", [], stage=stage, shell=shell).variables == {
+        "MEDIA_BUCKET": "local"
+    }
+
+
+def test_printed_environment_masks_secrets_and_passwords():
+    built = environment.Environment()
+    built.add("local", {"DJANGO_SECRET_KEY": "abc", "DATABASE_URL": "postgres://u:pw@h/db"})
+    built.add("local", {"TOKEN_DENYLIST_TABLE": "t"})
+    built.add("shell", {"HOME": "/root"})
+    assert built.describe() == [
+        "  DATABASE_URL=postgres://u:***@h/db",
+        "  DJANGO_SECRET_KEY=(set, 3 characters)",
+        "  TOKEN_DENYLIST_TABLE=t",
+        "  ... and 1 variables of this shell, passed on",
+    ]
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -289,7 +327,7 @@ def test_each_stages_environment_boots_and_passes_check_deploy(stage, tmp_path):
     )
     result = invokelambda(
         env,
-        *("--stage", stage, "--stage-environment"),
+        *("--stage", stage, "--environment", "stage"),
         *("--manage", "check --deploy --fail-level WARNING"),
     )
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]

@@ -147,6 +147,32 @@ def test_state_survives_a_restart(localaws_process, tmp_path, stop_signal):
     assert after["ada_groups"] == ["admins"]
 
 
+def test_the_demo_user_is_the_same_one_after_a_restart(localaws_process, tmp_path):
+    state_dir = tmp_path / "state"
+    first = localaws_process(state_dir)
+    pool_id = outputs_of(first)["COGNITO_USER_POOL_ID"]
+    before = demo_users(clients(first.url)["cognito-idp"], pool_id)
+    time.sleep(1.5)  # saved
+    first.stop()
+    second = localaws_process(state_dir, port=first.port)
+    cognito = clients(second.url)["cognito-idp"]
+    after = demo_users(cognito, pool_id)
+    # One user, the same sub: the app's user (and the demo's files) are keyed on it.
+    assert len(after) == 1 and after == before
+    groups = cognito.admin_list_groups_for_user(UserPoolId=pool_id, Username=after[0][0])
+    assert [group["GroupName"] for group in groups["Groups"]] == ["admins"]
+
+
+def demo_users(cognito, pool_id):
+    """``[(username, sub)]`` of the pool's users with the demo e-mail."""
+    email = test_settings.LOCALAWS_DEMO_USERNAME
+    users = cognito.list_users(UserPoolId=pool_id, Filter=f'email = "{email}"')["Users"]
+    return [
+        (user["Username"], next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub"))
+        for user in users
+    ]
+
+
 def test_deleted_data_stays_deleted_after_a_restart(localaws_process, tmp_path):
     state_dir = tmp_path / "state"
     first = localaws_process(state_dir)

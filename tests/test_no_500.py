@@ -4,7 +4,8 @@ query strings and Authorization headers.
 Hypothesis drives Django's test client with ``raise_request_exception=True``, so an
 exception that escapes a view or a middleware fails the test with its traceback; every
 answer must be below 500 (the dependencies are up: the local stack runs). The endpoints
-are those of project/urls.py, and a test keeps the list complete.
+are those of project/urls.py, and a test keeps the list complete. With each dependency
+down in turn instead: tests/test_dependency_failures.py.
 """
 
 import json
@@ -33,6 +34,7 @@ GET_PATHS = {
     "healthz": "/healthz",
     "readyz": "/readyz",
     "robots-txt": "/robots.txt",
+    "favicon": "/favicon.ico",
     "accounts:login": "/accounts/login/",
     "accounts:callback": "/accounts/callback/",
     "accounts:me": "/accounts/me/",
@@ -53,6 +55,7 @@ POST_PATHS = {
     "csp-report": "/csp-report",
     "accounts:login": "/accounts/login/",
     "accounts:logout": "/accounts/logout/",
+    "admin-logout": "/admin/logout/",
     "files-api:files": "/api/files/",
     "files-api:complete": f"/api/files/{SOME_ID}/complete",
     "set_language": "/i18n/setlang/",

@@ -27,6 +27,7 @@ from deploy.tools.harness.processes import (
     stop_process,
     subprocess_env,
 )
+from tests.support import first_visit
 from tests.support.lambda_package import build_package
 from tests.support.shipped import developer_files
 
@@ -220,7 +221,7 @@ def test_built_package_serves_healthz_and_home_in_the_local_lambda(built_package
     process = subprocess.Popen(
         [
             *(sys.executable, "manage.py", "runlambda", "--zip", str(built_package)),
-            *("--port", str(port), "--concurrency", "1"),
+            *("--port", str(port), "--concurrency", "1", "--environment", "shell"),
         ],
         cwd=ROOT,
         env=subprocess_env(**LAMBDA_ENV, **TOOL_SETTINGS),
@@ -255,6 +256,7 @@ def test_zappa_manage_migrate_runs_in_the_built_package(built_package, tmp_path)
     invoked = subprocess.run(
         [
             *(sys.executable, "manage.py", "invokelambda", "--zip", str(built_package)),
+            *("--environment", "shell"),
             *("--env", f"DATABASE_URL=sqlite:///{database}", "--manage", "migrate --noinput"),
         ],
         cwd=ROOT,
@@ -267,6 +269,29 @@ def test_zappa_manage_migrate_runs_in_the_built_package(built_package, tmp_path)
     with sqlite3.connect(database) as connection:
         applied = {app for (app,) in connection.execute("SELECT app FROM django_migrations")}
     assert {"auth", "contenttypes", "admin", "accounts", "files"} <= applied
+
+
+@pytest.mark.package
+def test_built_package_runs_against_the_local_stack_with_no_variables(built_package, tmp_path):
+    # make run's stack, then `manage.py runlambda --zip` with nothing set for the function.
+    stack = first_visit.local_stack(tmp_path / "localaws")
+    try:
+        env = first_visit.tool_env(stack, tmp_path / "db.sqlite3")
+        running = first_visit.RunLambda(env, "--zip", str(built_package))
+        try:
+            seen = first_visit.visit(f"{running.url}/dev")
+        finally:
+            running.stop()
+    finally:
+        stack.stop()
+    assert seen["home"][0] == 200, seen["home"][1][:2000]
+    # The package's own manifest names the files the tool uploaded to the local bucket.
+    assert seen["stylesheet"][0] == 200
+    assert seen["sign_in"][0] == 302, seen["sign_in"][1]
+    assert seen["files"][0] == 200
+    assert first_visit.DEMO_USERNAME in seen["files"][1]
+    assert "No directory at" not in running.output
+    assert "Traceback" not in running.output
 
 
 def test_the_shipped_check_catches_a_packaged_tool():

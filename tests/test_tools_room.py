@@ -7,7 +7,15 @@ import pytest
 
 from deploy.tools.harness.processes import DEPLOYED_ENV, ROOT, subprocess_env
 
-TOOL_COMMANDS = {"localaws", "runlambda", "invokelambda", "costmodel", "stackenv", "schedules"}
+TOOL_COMMANDS = {
+    "localaws",
+    "runlambda",
+    "invokelambda",
+    "costmodel",
+    "stackenv",
+    "schedules",
+    "messages",
+}
 
 
 def manage(target, *args):

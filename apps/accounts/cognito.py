@@ -18,6 +18,7 @@ from django.conf import settings
 
 from apps.accounts import conf
 from apps.core import aws
+from apps.core.errors import DependencyUnavailable, describe
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,10 @@ class CognitoRejected(Exception):
         self.code = code
 
 
-class CognitoUnavailable(Exception):
-    pass
+class CognitoUnavailable(DependencyUnavailable):
+    """Cognito (its API, or the hosted UI's OAuth endpoints) could not be reached (503)."""
+
+    dependency = "Cognito"
 
 
 # --- hosted UI (authorization code + PKCE) ---------------------------------------------
@@ -81,7 +84,7 @@ def exchange_code(code, pending):
     try:
         tokens = json.loads(payload)
     except ValueError:
-        raise CognitoUnavailable("token endpoint did not answer with JSON") from None
+        raise CognitoUnavailable("hosted UI /oauth2/token: the answer is not JSON") from None
     if not isinstance(tokens, dict) or not isinstance(tokens.get("id_token"), str):
         raise CognitoRejected("invalid_response", "no id_token in the token response")
     return {
@@ -112,8 +115,9 @@ def _post_form(path, fields):
     if settings.COGNITO_CLIENT_SECRET:
         basic = f"{_client_id()}:{settings.COGNITO_CLIENT_SECRET}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(basic).decode()
+    url = conf.hosted_ui_url() + path
     request = urllib.request.Request(  # noqa: S310 - the hosted UI URL is a setting
-        conf.hosted_ui_url() + path,
+        url,
         data=urllib.parse.urlencode(fields).encode(),
         headers=headers,
         method="POST",
@@ -124,9 +128,9 @@ def _post_form(path, fields):
     except urllib.error.HTTPError as exc:
         if 400 <= exc.code < 500:
             raise CognitoRejected(_oauth_error(exc), f"HTTP {exc.code} from {path}") from None
-        raise CognitoUnavailable(f"HTTP {exc.code} from {path}") from None
+        raise CognitoUnavailable(f"hosted UI {url}: HTTP {exc.code}") from None
     except OSError as exc:
-        raise CognitoUnavailable(f"{path}: {exc}") from None
+        raise CognitoUnavailable(f"hosted UI {url}: {describe(exc)}") from None
 
 
 def _oauth_error(exc):
@@ -168,7 +172,9 @@ def secret_hash(username):
 def _call_api(operation, **params):
     client = aws.client("cognito-idp")
     try:
-        with aws.unavailable_as(CognitoUnavailable):
+        with aws.unavailable_as(
+            CognitoUnavailable, lambda exc: f"cognito-idp {operation}: {describe(exc)}"
+        ):
             return getattr(client, operation)(**params)
     except CognitoUnavailable:
         raise

@@ -11,12 +11,14 @@ import logging
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from django.conf import settings
 
 from apps.accounts.conf import jwks_url
 from apps.accounts.rsa import RSAPublicKey, is_verification_key
+from apps.core.errors import DependencyUnavailable, describe
 from apps.core.http import parse_json
 
 logger = logging.getLogger(__name__)
@@ -24,8 +26,10 @@ logger = logging.getLogger(__name__)
 MAX_JWKS_BYTES = 64 * 1024
 
 
-class JWKSUnavailable(Exception):
+class JWKSUnavailable(DependencyUnavailable):
     """No key set could be fetched and none was cached: a dependency is down, not the token."""
+
+    dependency = "Cognito key set (JWKS)"
 
 
 class JWKSCache:
@@ -38,6 +42,7 @@ class JWKSCache:
         self._keys = None  # kid -> RSAPublicKey; None until seeded or fetched
         self._seeded = False
         self._last_fetch = None
+        self._last_error = None  # why the last fetch failed, for JWKSUnavailable
         self._lock = threading.Lock()
 
     def get_key(self, kid):
@@ -52,7 +57,9 @@ class JWKSCache:
             return keys[kid]
         self._refresh()
         if self._keys is None:
-            raise JWKSUnavailable(f"could not fetch the key set from {self.url}")
+            # Where (host and port: what an outage is about, without any userinfo) and why.
+            host = urllib.parse.urlsplit(self.url).netloc.rpartition("@")[2]
+            raise JWKSUnavailable(f"no key set fetched from {host}: {self._last_error}")
         return self._keys.get(kid)
 
     def _seed(self):
@@ -80,7 +87,12 @@ class JWKSCache:
             try:
                 self._keys = _parse(self._fetch())
             except (OSError, ValueError) as exc:
-                logger.warning("JWKS fetch from %s failed, keeping cached keys: %r", self.url, exc)
+                self._last_error = describe(exc)
+                if self._keys is not None:
+                    # Without keys the request fails with JWKSUnavailable, which says this.
+                    logger.warning(
+                        "JWKS fetch from %s failed, keeping cached keys: %r", self.url, exc
+                    )
 
     def _fetch(self):
         request = urllib.request.Request(  # noqa: S310 - the URL is a setting, never from a token

@@ -5,10 +5,9 @@ import logging
 from django.conf import settings
 
 from apps.accounts import services
-from apps.accounts.jwks import JWKSUnavailable
-from apps.accounts.revocation import DenyListUnavailable
 from apps.accounts.tokens import TokenError, verify_token
-from apps.core.http import unauthorized, unavailable_json
+from apps.core.errors import UNAVAILABLE_ERRORS, unavailable_cause
+from apps.core.http import dependency_unavailable, unauthorized
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +31,13 @@ class CognitoJWTMiddleware:
             return self.get_response(request)
         try:
             claims = verify_token(token.strip(), token_uses=settings.COGNITO_BEARER_TOKEN_USES)
+            user = services.user_for_bearer(claims)
         except TokenError as exc:
             logger.info("bearer token rejected: %s", exc.reason, extra={"reason": exc.reason})
             return unauthorized("invalid_token", exc.reason)
-        except (JWKSUnavailable, DenyListUnavailable) as exc:
-            logger.error("cannot verify bearer tokens: %r", exc)
-            return unavailable_json(
-                error="temporarily_unavailable", detail="token verification unavailable"
-            )
-        user = services.user_for_bearer(claims)
+        except UNAVAILABLE_ERRORS as exc:
+            # Before any view, so no process_exception sees it: the same 503 from here.
+            return dependency_unavailable(request, unavailable_cause(exc))
         if not user.is_active:
             return unauthorized("invalid_token", "inactive_user")
         request.user = user

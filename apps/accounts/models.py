@@ -20,3 +20,11 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # the stubs omit AbstractUser.Meta
         swappable = "AUTH_USER_MODEL"
+
+    # The username of a Cognito user is the pool's, which for a pool signing in with email
+    # is the sub: people are shown by their address (the admin's "changed by" and "Welcome").
+    def __str__(self):
+        return self.email or self.get_username()
+
+    def get_short_name(self):
+        return self.first_name or str(self)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from apps.core import aws
+from apps.core.errors import DependencyUnavailable, describe
 from apps.core.tables import KeyTable
 
 KEY_ATTRIBUTE = "jti"
@@ -20,8 +21,10 @@ TTL_ATTRIBUTE = "expires_at"
 TABLE = KeyTable(key_attribute=KEY_ATTRIBUTE, ttl_attribute=TTL_ATTRIBUTE)
 
 
-class DenyListUnavailable(Exception):
+class DenyListUnavailable(DependencyUnavailable):
     """The deny-list could not be read or written; fail closed (503), never open."""
+
+    dependency = "token deny-list"
 
 
 class DenyList:
@@ -51,7 +54,7 @@ class DynamoDBDenyList(DenyList):
             }
         }
         now = time.time()
-        with aws.unavailable_as(DenyListUnavailable):
+        with aws.unavailable_as(DenyListUnavailable, _describe("batch_get_item")):
             while request:
                 response = aws.client("dynamodb").batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(table, []):
@@ -61,11 +64,15 @@ class DynamoDBDenyList(DenyList):
         return False
 
     def revoke(self, jti, expires_at):
-        with aws.unavailable_as(DenyListUnavailable):
+        with aws.unavailable_as(DenyListUnavailable, _describe("put_item")):
             aws.client("dynamodb").put_item(
                 TableName=settings.TOKEN_DENYLIST_TABLE,
                 Item={**TABLE.key(jti), TTL_ATTRIBUTE: {"N": str(int(expires_at))}},
             )
+
+
+def _describe(operation):
+    return lambda exc: f"DynamoDB {operation} on {settings.TOKEN_DENYLIST_TABLE}: {describe(exc)}"
 
 
 def deny_list():

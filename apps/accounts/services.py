@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from apps.accounts import revocation
+from apps.accounts import revocation, staff
 from apps.core import limits
 
 logger = logging.getLogger(__name__)
@@ -87,13 +87,20 @@ def _column_length(User, field):
 def sync_user_groups(user, cognito_groups):
     """Make the user's Django groups and admin flags match their Cognito groups."""
     names = sorted({name for name in cognito_groups if isinstance(name, str) and name})
-    groups = [Group.objects.get_or_create(name=name)[0] for name in names]
-    user.groups.set(groups)
+    user.groups.set([_group(name) for name in names])
     is_superuser = settings.COGNITO_SUPERUSER_GROUP in names
     is_staff = is_superuser or settings.COGNITO_STAFF_GROUP in names
     if (user.is_staff, user.is_superuser) != (is_staff, is_superuser):
         user.is_staff, user.is_superuser = is_staff, is_superuser
         user.save(update_fields=["is_staff", "is_superuser"])
+
+
+def _group(name):
+    group, created = Group.objects.get_or_create(name=name)
+    if created and name == settings.COGNITO_STAFF_GROUP:
+        # migrate made it; this one was deleted since, or COGNITO_STAFF_GROUP was renamed.
+        staff.grant_staff_permissions(group)
+    return group
 
 
 def user_for_bearer(claims):

@@ -2,9 +2,11 @@ import hmac
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,10 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts import cognito, conf, login_state, ratelimit, services
 from apps.accounts.forms import PasswordLoginForm
-from apps.accounts.revocation import DenyListUnavailable
+from apps.core import canonical
 from apps.core.addresses import client_address
-from apps.core.http import unauthorized, unavailable
-from apps.core.limits import LimitsUnavailable
+from apps.core.errors import UNAVAILABLE_ERRORS
+from apps.core.http import unauthorized
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +28,11 @@ GENERIC_LOGIN_ERROR = gettext_lazy("Incorrect email or password.")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login(request):
-    """Hosted UI when a domain is configured, else the username/password form."""
+    """Hosted UI when a domain is configured, else the username/password form.
+
+    A dependency that is down (the counters, Cognito, its key set, the deny-list, the
+    sessions, the database) raises through to DependencyUnavailableMiddleware's 503.
+    """
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if conf.hosted_ui_url():
         pending, authorize_url = cognito.new_login_request(
@@ -50,20 +56,22 @@ def login(request):
             response.status_code = 429
             response["Retry-After"] = str(exc.retry_after)
             return response
-        except LimitsUnavailable:
-            return _unavailable(request)
         try:
             tokens = cognito.password_login(username, form.cleaned_data["password"])
-        except cognito.CognitoUnavailable:
-            attempt.abandoned()
-            return _unavailable(request)
+            user = services.complete_login(request, tokens)
         except cognito.CognitoRejected as exc:
             logger.info("password login refused: %s", exc.code)
             form.add_error(None, GENERIC_LOGIN_ERROR)
             status = 400
+        except UNAVAILABLE_ERRORS:
+            # Cognito could not be asked, or its answer not checked and kept: not a failed
+            # attempt, so it is not counted against the user (the middleware answers 503).
+            attempt.abandoned()
+            raise
         else:
-            if services.complete_login(request, tokens) is not None:
+            if user is not None:
                 attempt.succeeded()
+                _signed_in(request, user, next_url)
                 return ratelimit.remember_device(redirect(next_url), username)
             logger.warning("ID token from InitiateAuth rejected: %s", request.auth_error)
             form.add_error(None, GENERIC_LOGIN_ERROR)
@@ -77,9 +85,9 @@ def login(request):
 @require_GET
 def callback(request):
     """The hosted UI's redirect back: check state, exchange the code, verify, log in."""
-    response = _callback(request, login_state.recall(request))
-    # Used once, except when Cognito could not be asked: the same link may then be retried.
-    return response if response.status_code == 503 else login_state.forget(response)
+    # Used once. A dependency that is down raises past this to the middleware's 503 and
+    # leaves the state in place: the same link may then be retried.
+    return login_state.forget(_callback(request, login_state.recall(request)))
 
 
 def _callback(request, pending):
@@ -87,29 +95,30 @@ def _callback(request, pending):
         return _login_failed(request, _("Sign-in was cancelled or refused."))
     state = request.GET.get("state", "")
     code = request.GET.get("code", "")
-    if not pending or not code or not _same(state, pending["state"]):
+    # No hosted UI (any more): a cookie left from when there was one starts nothing.
+    if not conf.hosted_ui_url() or not pending or not code or not _same(state, pending["state"]):
         return _login_failed(request, _("This sign-in link is stale or was not started here."))
     try:
         tokens = cognito.exchange_code(code, pending)
-    except cognito.CognitoUnavailable:
-        return _unavailable(request)
     except cognito.CognitoRejected as exc:
         logger.info("code exchange refused: %s", exc.code)
         return _login_failed(request, _("Sign-in failed. Please try again."))
-    if services.complete_login(request, tokens, nonce=pending["nonce"]) is None:
+    user = services.complete_login(request, tokens, nonce=pending["nonce"])
+    if user is None:
         logger.warning("ID token from the hosted UI rejected: %s", request.auth_error)
         return _login_failed(request, _("Sign-in failed. Please try again."))
+    _signed_in(request, user, pending["next"])
     return redirect(pending["next"])
 
 
 @never_cache
 @require_POST
 def logout(request):
-    """Deny-list the tokens, end the session, revoke the refresh token, leave the hosted UI."""
-    try:
-        refresh_token = services.complete_logout(request)
-    except DenyListUnavailable:
-        return _unavailable(request)
+    """Deny-list the tokens, end the session, revoke the refresh token, leave the hosted UI.
+
+    If the deny-list or the session store is down, the middleware's 503: still signed in.
+    """
+    refresh_token = services.complete_logout(request)
     if refresh_token:
         try:
             cognito.revoke_refresh_token(refresh_token)
@@ -158,5 +167,12 @@ def _login_failed(request, message):
     return render(request, "accounts/login_failed.html", {"message": message}, status=400)
 
 
-def _unavailable(request):
-    return unavailable(render(request, "unavailable.html"))
+def _signed_in(request, user, next_url):
+    """Say who the browser is signed in as now, and where their files are, in the language
+    of the page it lands on (the sign-in URLs have none of their own)."""
+    landing = canonical.language_of(resolve_url(next_url)) or translation.get_language()
+    with translation.override(landing):
+        text = _("Signed in as %(email)s. Your files are under “My files”.") % {
+            "email": user.email or user.get_username()
+        }
+    messages.success(request, text)

@@ -6,11 +6,12 @@ the final URL in one step; ``CanonicalURLMiddleware`` answers with at most one r
 """
 
 import re
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http.request import split_domain_port, validate_host
-from django.urls import Resolver404, get_resolver, translate_url
+from django.urls import Resolver404, get_resolver, get_script_prefix, translate_url
 from django.utils import translation
 from django.utils.encoding import escape_uri_path, iri_to_uri
 
@@ -85,11 +86,24 @@ def canonical_path(request):
             for candidate in _with_slash(f"/{slug_language}{path}"):
                 if _resolves(request, candidate, slug_language):
                     with translation.override(slug_language):
-                        return translate_url(candidate, language), True
+                        return _inside_script(translate_url(candidate, language)), True
     for candidate in _with_slash(path)[1:]:
         if _resolves(request, candidate, in_path or language):
             return escape_uri_path(candidate), False
     return None, False
+
+
+def _inside_script(path):
+    """``path`` as reversed (under the script prefix: API Gateway's ``/dev/``) relative to
+    it, like ``path_info``: the redirect adds SCRIPT_NAME once itself."""
+    prefix = get_script_prefix()
+    return "/" + path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def language_of(url):
+    """The language a URL of this site is written in (``/fr/...``, under the script prefix
+    or not), or None for a path no language prefixes."""
+    return translation.get_language_from_path(_inside_script(urlsplit(url).path)) or None
 
 
 def _with_slash(path):

@@ -1,6 +1,6 @@
 """The HTTP boundary: input that is refused with a reason (400), and error responses with
 one: 401 for API calls without credentials, 503 when a dependency is down (with
-Retry-After, never cached). No input should ever be a 500.
+Retry-After, never cached; ``dependency_unavailable``). No input should ever be a 500.
 
 Text from clients reaches databases that cannot store every Python string: PostgreSQL
 refuses NUL, and a lone surrogate (``"\\ud800"`` in JSON) cannot be encoded as UTF-8 by
@@ -10,16 +10,26 @@ needs to care.
 """
 
 import json
+import logging
 import math
 import re
 
 from django import forms
 from django.core.exceptions import BadRequest, ValidationError
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import empty
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import request_id
+
+logger = logging.getLogger(__name__)
+
 RETRY_AFTER_SECONDS = 5
+# project/urls.py mounts the JSON APIs here: their errors are JSON whoever asks.
+API_PREFIX = "/api/"
 MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 32
 MAX_JSON_INT_DIGITS = 64  # no size or time needs more; Python's own limit is 4300
@@ -150,6 +160,65 @@ def unavailable(response):
 
 def unavailable_json(**body):
     return unavailable(JsonResponse(body))
+
+
+def dependency_unavailable(request, error):
+    """The answer to ``error``, a DependencyUnavailable (apps.core.errors): a 503 with
+    Retry-After, and one WARNING naming the dependency and why, with the request id.
+
+    The client learns only that something is down and when to retry, nothing internal:
+    JSON for API clients (``wants_json``), else the site's page in the visitor's language.
+    The response keeps the error (``response.dependency_unavailable``): middleware it
+    passes on the way out (SessionMiddleware) does not answer the same failure again.
+    """
+    logger.warning(
+        "%s unavailable: %s",
+        error.dependency,
+        error,
+        extra={"dependency": error.dependency, "request_id": request_id.get()},
+    )
+    if wants_json(request):
+        response = unavailable_json(
+            error="temporarily_unavailable",
+            detail=gettext(
+                "A service this request needs cannot be reached right now. Nothing was "
+                "changed; please try again in a moment."
+            ),
+        )
+    else:
+        # The header shows the user only if the request knows them already, and the
+        # messages wait for the next page: reading either may need the store that is down.
+        context = {"user": known_user(request), "messages": ()}
+        response = unavailable(render(request, "unavailable.html", context))
+    response.dependency_unavailable = error
+    return response
+
+
+def wants_json(request):
+    """Whether ``request`` is an API client's, which reads errors as JSON: it carries a
+    Bearer token, or a JSON body (the uploader's calls), or is for a URL under API_PREFIX,
+    or its Accept header prefers JSON to HTML. Anything else is a browser's: a page."""
+    scheme, _space, _token = request.headers.get("Authorization", "").partition(" ")
+    return (
+        scheme.lower() == "bearer"
+        or request.content_type == "application/json"
+        or request.path_info.startswith(API_PREFIX)
+        or request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+    )
+
+
+def known_user(request):
+    """``request.user`` if the request has resolved it already, else AnonymousUser.
+
+    Resolving it asks the session store and the database, which may be what is down (or
+    cost a call that nothing else needed).
+    """
+    from django.contrib.auth.models import AnonymousUser  # needs the app registry
+
+    user = request.__dict__.get("user")
+    if user is None or getattr(user, "_wrapped", None) is empty:
+        return AnonymousUser()
+    return user
 
 
 def unauthorized(error=None, description=None):

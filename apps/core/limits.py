@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.core import aws
+from apps.core.errors import DependencyUnavailable, describe
 from apps.core.tables import KeyTable
 
 KEY_ATTRIBUTE = "counter"
@@ -29,8 +30,10 @@ COUNT_ATTRIBUTE = "hits"
 TABLE = KeyTable(key_attribute=KEY_ATTRIBUTE, ttl_attribute=TTL_ATTRIBUTE)
 
 
-class LimitsUnavailable(Exception):
+class LimitsUnavailable(DependencyUnavailable):
     """The counters could not be reached: refuse (503), never let the request through."""
+
+    dependency = "rate-limit counters"
 
 
 def key(scope, *parts):
@@ -97,7 +100,7 @@ class DynamoDBCounter:
     @classmethod
     def add(cls, counter, window, delta):
         item_key, expires_at = cls._item(counter, window)
-        with aws.unavailable_as(LimitsUnavailable):
+        with aws.unavailable_as(LimitsUnavailable, _describe("update_item")):
             response = aws.client("dynamodb").update_item(
                 TableName=settings.RATE_LIMITS_TABLE,
                 Key=item_key,
@@ -114,8 +117,12 @@ class DynamoDBCounter:
     @classmethod
     def reset(cls, counter, window):
         item_key, _ = cls._item(counter, window)
-        with aws.unavailable_as(LimitsUnavailable):
+        with aws.unavailable_as(LimitsUnavailable, _describe("delete_item")):
             aws.client("dynamodb").delete_item(TableName=settings.RATE_LIMITS_TABLE, Key=item_key)
+
+
+def _describe(operation):
+    return lambda exc: f"DynamoDB {operation} on {settings.RATE_LIMITS_TABLE}: {describe(exc)}"
 
 
 _BACKENDS = {"cache": CacheCounter, "dynamodb": DynamoDBCounter}

@@ -3,6 +3,7 @@
 import datetime
 import json
 import logging
+from collections.abc import Mapping
 
 from apps.core import request_id
 
@@ -10,6 +11,11 @@ from apps.core import request_id
 _RECORD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime"}
 )
+# What Django passes for its own handlers, not as fields: the request object (for the
+# admins' e-mail; a socket in runserver's lines) and runserver's timestamp.
+_DJANGO_HANDLER_ATTRS = frozenset({"request", "server_time"})
+# The line http.server writes per request, which runserver logs on django.server.
+_RUNSERVER_REQUEST_LINE = '"%s" %s %s'
 
 
 class RequestIDFilter(logging.Filter):
@@ -21,12 +27,38 @@ class RequestIDFilter(logging.Filter):
         return True
 
 
+class RunserverRequestLineFilter(logging.Filter):
+    """Drop runserver's own line per request: the access log (apps.core.access) has every
+    request once already, with its request id and duration. Its other lines (a request it
+    could not parse, https to the http server) stay."""
+
+    def filter(self, record):
+        return record.msg != _RUNSERVER_REQUEST_LINE
+
+
 def _extras(record):
     return {
         key: value
         for key, value in record.__dict__.items()
-        if key not in _RECORD_ATTRS and key != "request_id" and not key.startswith("_")
+        if key not in _RECORD_ATTRS
+        and key not in _DJANGO_HANDLER_ATTRS
+        and key != "request_id"
+        and not key.startswith("_")
     }
+
+
+def _extras_not_in_message(record):
+    """The extra fields the message does not show: ``log.info("job %s", name, extra={"job":
+    name})`` prints the name once. Each argument of the message stands for the first field
+    of the same type and value, so an equal field that was not an argument still shows."""
+    fields = _extras(record)
+    args = record.args.values() if isinstance(record.args, Mapping) else record.args or ()
+    for arg in args:
+        for key, value in fields.items():
+            if type(value) is type(arg) and value == arg:
+                del fields[key]
+                break
+    return fields
 
 
 class JSONFormatter(logging.Formatter):
@@ -52,7 +84,8 @@ class JSONFormatter(logging.Formatter):
 
 
 class ConsoleFormatter(logging.Formatter):
-    """``12:00:01 INFO  logger  message  key=value ...`` for a developer's terminal."""
+    """``12:00:01 INFO  logger  message  key=value ...`` for a developer's terminal; a field
+    the message already shows is not repeated after it."""
 
     def __init__(self):
         super().__init__(
@@ -61,5 +94,7 @@ class ConsoleFormatter(logging.Formatter):
 
     def formatMessage(self, record):
         line = super().formatMessage(record)
-        fields = " ".join(f"{key}={value}" for key, value in _extras(record).items())
-        return f"{line}  {fields}" if fields else line
+        fields = _extras_not_in_message(record)
+        if not fields:
+            return line
+        return f"{line}  " + " ".join(f"{key}={value}" for key, value in fields.items())

@@ -1,4 +1,5 @@
-"""Request id and the one access-log line per request; the one canonical redirect."""
+"""Request id and the one access-log line per request; the one canonical redirect; the
+one 503 for every dependency that is down."""
 
 import logging
 import time
@@ -6,9 +7,8 @@ import time
 from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
-from django.utils.functional import empty
 
-from apps.core import canonical, request_id, views
+from apps.core import canonical, errors, http, request_id, views
 
 access_log = logging.getLogger("apps.core.access")
 
@@ -49,9 +49,7 @@ class RequestIDMiddleware:
 
 
 def _resolved_user_id(request):
-    user = request.__dict__.get("user")
-    if user is None or getattr(user, "_wrapped", None) is empty:
-        return None
+    user = http.known_user(request)
     return user.pk if user.is_authenticated else None
 
 
@@ -102,3 +100,26 @@ class HealthCheckMiddleware:
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
             return response
         return self.get_response(request)
+
+
+class DependencyUnavailableMiddleware:
+    """A dependency that is down, wherever a view or its template finds it, is the 503 of
+    ``http.dependency_unavailable``, never a 500.
+
+    Whatever ``errors.unavailable_cause`` recognises: every DependencyUnavailable (the
+    session store, Cognito, its key set, the deny-list, the rate-limit counters, the media
+    bucket), the database's connection errors, and AWS errors no store wrapped. Views
+    catch these only to undo something, then raise again. Middleware that calls a
+    dependency before any view runs answers with the same function itself (exceptions
+    there never reach a process_exception).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        error = errors.unavailable_cause(exception)
+        return None if error is None else http.dependency_unavailable(request, error)

@@ -1,16 +1,16 @@
-from urllib.parse import urlsplit
-
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 from django.views import i18n
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from apps.core import csp, health
+from apps.core import canonical, csp, health
 from apps.core.http import parse_json, unavailable
 
 # What violation reports come as: report-uri's type, the Reporting API's, and plain JSON,
@@ -51,6 +51,16 @@ def robots_txt(request):
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
 
 
+@require_safe
+def favicon(request):
+    """/favicon.ico, which browsers and crawlers ask for whatever the pages link: a redirect
+    to the icon among the static files (hashed, on the CDN where the target puts them), so
+    it is not a 404 in the logs. Cached for a day: the target changes with each release."""
+    response = HttpResponseRedirect(static("favicon.svg"))
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
+
+
 def set_language(request):
     """Django's set_language, translating ``next`` from the language it is written in.
 
@@ -58,8 +68,7 @@ def set_language(request):
     recognised from an English request and the visitor would stay on the French page.
     """
     next_url = request.POST.get("next", request.GET.get("next", ""))
-    written_in = translation.get_language_from_path(urlsplit(next_url).path)
-    with translation.override(written_in or translation.get_language()):
+    with translation.override(canonical.language_of(next_url) or translation.get_language()):
         response = i18n.set_language(request)
     # ``next`` is a path inside the app; under API Gateway's stage (SCRIPT_NAME) the browser
     # must go back to /dev/fr/..., not /fr/....

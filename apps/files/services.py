@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from apps.core import aws, media
+from apps.core import media
 from apps.core.content import SNIFF_BYTES, safe_name, sniff
 from apps.files import keys
 from apps.files.models import StoredFile
@@ -32,13 +32,8 @@ class UploadMissing(Exception):
     """Completion was asked for before any object was uploaded (400)."""
 
 
-class StorageUnavailable(Exception):
-    """S3 could not be reached: nothing was changed (503)."""
-
-
-def _storage_down():
-    """Around every call to the media storage: S3 unreachable is StorageUnavailable (503)."""
-    return aws.unavailable_as(StorageUnavailable, lambda exc: f"S3: {exc}")
+# The files app's name for it (the views and tests know it by this one).
+StorageUnavailable = media.MediaUnavailable
 
 
 def validate_declaration(name, size, content_type):
@@ -116,7 +111,7 @@ def file_upload_through_app(*, owner, uploaded):
     stored = _new_pending(owner, uploaded.name, uploaded.size, content_type)
     uploaded.seek(0)
     try:
-        with _storage_down():
+        with media.unavailable():
             media.storage().put(stored.upload_key, uploaded, content_type=content_type)
     except Exception:
         stored.delete()
@@ -144,7 +139,7 @@ def file_complete_upload(file_id, *, owner=None):
         _take_upload(stored)
         verified_type, reason = _verify(stored)
         if reason:
-            with _storage_down():
+            with media.unavailable():
                 media.storage().delete(stored.key)
             stored.status, stored.reject_reason = StoredFile.Status.REJECTED, reason
             logger.info("upload %s rejected: %s", stored.pk, reason)
@@ -157,7 +152,7 @@ def file_complete_upload(file_id, *, owner=None):
 
 def _take_upload(stored):
     """Copy the upload to ``stored.key`` and delete it from the key the browser can write."""
-    with _storage_down():
+    with media.unavailable():
         try:
             media.storage().copy(stored.upload_key, stored.key, content_type=stored.declared_type)
         except FileNotFoundError:
@@ -209,7 +204,7 @@ def _discard_stray_upload(stored):
     """
     if stored.upload_key == stored.key:
         return
-    with _storage_down():
+    with media.unavailable():
         if media.storage().exists(stored.upload_key):
             logger.warning("file %s was posted again after it settled; discarded", stored.pk)
             media.storage().delete(stored.upload_key)
@@ -221,7 +216,7 @@ def _verify(stored):
     S3 enforces the POST policy, the local emulator does not; either way the app checks.
     """
     try:
-        with _storage_down():
+        with media.unavailable():
             size = media.storage().size(stored.key)
     except FileNotFoundError:
         raise UploadMissing("No uploaded object yet; upload the file first.") from None
@@ -229,7 +224,7 @@ def _verify(stored):
         return None, f"larger than the limit of {settings.FILES_MAX_BYTES} bytes"
     if size != stored.size:
         return None, f"{size} bytes uploaded, {stored.size} declared"
-    with _storage_down():
+    with media.unavailable():
         first = media.storage().read_head(stored.key, SNIFF_BYTES)
     found = sniff(first)
     if found != stored.declared_type:
@@ -263,7 +258,7 @@ def image_pixels(head):
 def file_delete(stored):
     """Remove the objects (the file's, any upload left), the thumbnail and the row;
     deleting twice is fine."""
-    with _storage_down():
+    with media.unavailable():
         media.storage().delete(stored.key)
         if stored.upload_key != stored.key:
             media.storage().delete(stored.upload_key)
@@ -314,7 +309,7 @@ def _purge_stray_uploads():
     """
     storage = media.storage()
     purged = 0
-    with _storage_down():
+    with media.unavailable():
         for page in storage.bucket.objects.filter(Prefix=keys.UPLOADS_PREFIX).pages():
             listed = {summary.key for summary in page}
             wanted = set(

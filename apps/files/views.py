@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.core.http import InvalidInput, json_body, unauthorized, unavailable, unavailable_json
+from apps.core.http import InvalidInput, json_body, unauthorized
 from apps.files import services
 from apps.files.forms import FallbackUploadForm
 from apps.files.models import StoredFile
@@ -90,8 +90,6 @@ def api_complete(request, file_id):
         return JsonResponse({"error": "No such file."}, status=404)
     except services.UploadMissing as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    except services.StorageUnavailable:
-        return unavailable_json(error="storage_unavailable", detail="file storage unavailable")
     return JsonResponse({"file": serialize(stored)})
 
 
@@ -103,8 +101,6 @@ def api_delete(request, file_id):
         services.file_delete(get_object_or_404(StoredFile, pk=file_id, owner=request.user))
     except Http404:
         return JsonResponse({"error": "No such file."}, status=404)
-    except services.StorageUnavailable:
-        return unavailable_json(error="storage_unavailable", detail="file storage unavailable")
     return HttpResponse(status=204)
 
 
@@ -157,8 +153,6 @@ def fallback_upload(request):
     except services.UploadRefused as exc:
         messages.error(request, str(exc))
         return redirect("files:list")
-    except services.StorageUnavailable:
-        return unavailable(render(request, "unavailable.html"))
     if stored.status == StoredFile.Status.READY:
         messages.success(request, _("Uploaded %(name)s.") % {"name": stored.original_name})
     else:
@@ -194,9 +188,6 @@ def thumbnail(request, file_id):
 @require_POST
 def delete(request, file_id):
     stored = get_object_or_404(StoredFile, pk=file_id, owner=request.user)
-    try:
-        services.file_delete(stored)
-    except services.StorageUnavailable:
-        return unavailable(render(request, "unavailable.html"))
+    services.file_delete(stored)
     messages.success(request, _("Deleted %(name)s.") % {"name": stored.original_name})
     return redirect("files:list")

@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
+from django.db import transaction
 from django.utils.translation import get_language
 
-from apps.core import limits
+from apps.core import limits, media
 from apps.core.content import safe_name
 from apps.pages.models import ContactMessage
 
@@ -59,24 +60,27 @@ def contact_slot(address):
 def contact_submit(*, name, email, message, attachment, address):
     """Store the message (and attachment, privately in S3), then e-mail the team.
 
-    The message is saved before the mail goes out: a mail failure is logged, never loses
-    the message (it is in the admin).
+    The row comes first and the attachment's upload inside its transaction: a database that
+    is down stores nothing in S3, and S3 down stores no message without its attachment
+    (503 either way). The message is saved before the mail goes out: a mail failure is
+    logged, never loses the message (it is in the admin).
     """
-    key = name_kept = ""
-    if attachment:
-        name_kept = attachment.name
-        key = default_storage.save(
-            f"contact/{uuid.uuid4()}/{safe_name(attachment.name)}", attachment
+    with transaction.atomic():
+        stored = ContactMessage.objects.create(
+            name=name,
+            email=email,
+            message=message,
+            language=get_language(),
+            remote_addr=address or None,
         )
-    stored = ContactMessage.objects.create(
-        name=name,
-        email=email,
-        message=message,
-        attachment_key=key,
-        attachment_name=name_kept,
-        language=get_language(),
-        remote_addr=address or None,
-    )
+        if attachment:
+            with media.unavailable():
+                stored.attachment_key = default_storage.save(
+                    f"contact/{uuid.uuid4()}/{safe_name(attachment.name)}", attachment
+                )
+            stored.attachment_name = attachment.name
+            stored.save(update_fields=["attachment_key", "attachment_name"])
+    key = stored.attachment_key
     try:
         send_mail(
             subject=f"Contact form: {name}",

@@ -2,8 +2,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from apps.core.addresses import client_address
-from apps.core.http import unavailable
-from apps.core.limits import LimitsUnavailable
 from apps.pages import services
 from apps.pages.forms import ContactForm
 
@@ -33,8 +31,6 @@ def contact(request):
         )
         response["Retry-After"] = str(exc.retry_after)
         return response
-    except LimitsUnavailable:
-        return unavailable(render(request, "unavailable.html"))
     return redirect("pages:contact-thanks")
 
 

@@ -1,2 +1,7 @@
-class SessionStoreUnavailable(Exception):
+from apps.core.errors import DependencyUnavailable
+
+
+class SessionStoreUnavailable(DependencyUnavailable):
     """The session store cannot answer now: unreachable, throttled or its table missing."""
+
+    dependency = "session store"

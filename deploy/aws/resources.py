@@ -61,20 +61,20 @@ def ensure_private_bucket(s3, bucket, region, cors_origins=()):
     )
     if cors_origins:
         s3.put_bucket_cors(
-            Bucket=bucket,
-            CORSConfiguration={
-                "CORSRules": [
-                    {
-                        "AllowedOrigins": list(cors_origins),
-                        "AllowedMethods": MEDIA_CORS_METHODS,
-                        "AllowedHeaders": ["*"],
-                        "ExposeHeaders": ["ETag"],
-                        "MaxAgeSeconds": 3000,
-                    }
-                ]
-            },
+            Bucket=bucket, CORSConfiguration={"CORSRules": [upload_cors_rule(cors_origins)]}
         )
     return created
+
+
+def upload_cors_rule(origins):
+    """The CORS rule that lets browsers on ``origins`` upload straight to the media bucket."""
+    return {
+        "AllowedOrigins": list(origins),
+        "AllowedMethods": MEDIA_CORS_METHODS,
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag"],
+        "MaxAgeSeconds": 3000,
+    }
 
 
 def ensure_user_pool(cognito, name):

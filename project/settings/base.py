@@ -60,6 +60,10 @@ MIDDLEWARE = [
     "apps.accounts.middleware.CognitoJWTMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that its process_exception is the first to see what a view raised: any
+    # dependency that is down is the 503 with Retry-After (apps.core.errors), and the
+    # response still passes every middleware above on its way out.
+    "apps.core.middleware.DependencyUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"

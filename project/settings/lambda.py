@@ -7,7 +7,7 @@ from .secrets import load_into_environ
 load_into_environ()
 
 from .base import *  # noqa: E402, F403
-from .base import BASE_DIR, DEPLOYED_REQUIRED_ENV, deployed_database, env  # noqa: E402
+from .base import BASE_DIR, DEPLOYED_REQUIRED_ENV, MIDDLEWARE, deployed_database, env  # noqa: E402
 
 env.require(DEPLOYED_REQUIRED_ENV, "lambda")
 
@@ -22,6 +22,9 @@ if env.get("DJANGO_STATIC_STORAGE", "whitenoise") == "s3":
     env.require(("STATIC_BUCKET", "STATIC_CDN_DOMAIN"), "lambda target with S3 static files")
     STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "apps.core.storage.StaticStorage"}}  # noqa: F405
     STATIC_URL = f"{STATIC_CDN_PROTOCOL}//{STATIC_CDN_DOMAIN}/static/"  # noqa: F405
+    # Nothing for whitenoise to serve, and no STATIC_ROOT in the package to look for.
+    MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("whitenoise.")]
+    STATIC_ROOT = None
     # Written by `make collectstatic`, shipped in the package (deploy/lambda/package.py).
     STATIC_MANIFEST_DIR = env.get(
         "DJANGO_STATIC_MANIFEST_DIR", str(BASE_DIR / "deploy" / "lambda" / "static-manifest")

@@ -5,6 +5,8 @@ here points at that stack, so a fresh clone runs with no environment at all.
 """
 
 import json
+from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -15,6 +17,7 @@ from .base import (
     AWS_ENDPOINT_URLS,
     INSTALLED_APPS,
     LOG_LEVEL,
+    TEMPLATES,
     VAR_DIR,
     database_config,
     env,
@@ -22,8 +25,13 @@ from .base import (
 )
 
 # The developer tools (local AWS stack, local Lambda, cost model): never on a deployed target.
-INSTALLED_APPS = [*INSTALLED_APPS, "deploy.tools"]
-DEBUG = env.as_bool("DJANGO_DEBUG", True)
+# Ahead of whitenoise.runserver_nostatic, so that manage.py finds the tools' runserver, which
+# wraps whitenoise's and says at start-up when the local stack is not answering.
+_whitenoise = INSTALLED_APPS.index("whitenoise.runserver_nostatic")
+INSTALLED_APPS = [*INSTALLED_APPS[:_whitenoise], "deploy.tools", *INSTALLED_APPS[_whitenoise:]]
+# Off, as deployed: a 404 or a 500 shows the site's own page, in the visitor's language, and
+# the 500's traceback goes to the console log. DJANGO_DEBUG=true shows Django's pages instead.
+DEBUG = env.as_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env.get("DJANGO_SECRET_KEY", "django-insecure-local-only-never-deploy-this-key")
 ALLOWED_HOSTS = env.as_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
@@ -35,7 +43,7 @@ DATABASES = {
 # The local AWS stack (moto's server on loopback) and the names it provisions.
 LOCALAWS_HOST = "127.0.0.1"
 LOCALAWS_PORT = env.as_int("LOCALAWS_PORT", 4566)
-LOCALAWS_STATE_DIR = VAR_DIR / "localaws"
+LOCALAWS_STATE_DIR = Path(env.get("LOCALAWS_STATE_DIR", VAR_DIR / "localaws"))
 LOCALAWS_DEMO_USERNAME = env.get("LOCALAWS_DEMO_USERNAME", "demo@example.com")
 LOCALAWS_DEMO_PASSWORD = env.get("LOCALAWS_DEMO_PASSWORD", "Amphibian-demo-1")
 
@@ -102,6 +110,27 @@ STORAGES = {
 }
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# Looked up on every request and never cached by the browser, so an edited file shows on the
+# next reload (whitenoise ties both to DEBUG, which is off here).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_MAX_AGE = 0
+
+# Templates read from disk at every render, so an edit shows on the next reload, with or
+# without runserver's reloader (unless loaders are named, Django caches them).
+_engine: dict[str, Any] = TEMPLATES[0]
+TEMPLATES = [
+    {
+        **_engine,
+        "APP_DIRS": False,
+        "OPTIONS": {
+            **_engine["OPTIONS"],
+            "loaders": [
+                "django.template.loaders.filesystem.Loader",
+                "django.template.loaders.app_directories.Loader",
+            ],
+        },
+    }
+]
 
 # Plain HTTP on loopback.
 SECURE_SSL_REDIRECT = False

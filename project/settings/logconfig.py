@@ -11,6 +11,7 @@ def logging_config(fmt="json", level="INFO"):
         "disable_existing_loggers": False,
         "filters": {
             "request_id": {"()": "apps.core.logs.RequestIDFilter"},
+            "runserver_request_lines": {"()": "apps.core.logs.RunserverRequestLineFilter"},
         },
         "formatters": {
             "json": {"()": "apps.core.logs.JSONFormatter"},
@@ -26,8 +27,18 @@ def logging_config(fmt="json", level="INFO"):
         },
         "root": {"handlers": ["stdout"], "level": level},
         "loggers": {
-            # Our access log replaces these per-request lines; errors still propagate.
-            "django.server": {"level": "WARNING"},
+            # Django configures its DEFAULT_LOGGING before this dict, which only adds to it:
+            # named here, its loggers lose their handlers (a console one that printed every
+            # django.* line a second time with DEBUG on, the admins' e-mail) and django.server
+            # propagates again, so each line reaches the stdout handler once, formatted.
+            "django": {"handlers": [], "level": "NOTSET", "propagate": True},
+            # Our access log replaces runserver's per-request lines; its errors still show.
+            "django.server": {
+                "handlers": [],
+                "level": "WARNING",
+                "propagate": True,
+                "filters": ["runserver_request_lines"],
+            },
             "django.request": {"level": "ERROR"},
             # botocore logs every retry at DEBUG/INFO; keep warnings only.
             "botocore": {"level": "WARNING"},

@@ -176,13 +176,9 @@ def fresh_database(cleanup, fixture):
 
 
 def local_target(name, port, stack, tmp, fixture):
-    """``manage.py runserver`` with the local settings, SQLite in ``tmp``.
-
-    DEBUG is off: with it on, a 404 is Django's technical page, not the site's.
-    """
+    """``manage.py runserver`` with the local settings (as ``make run``), SQLite in ``tmp``."""
     env = subprocess_env(
         DJANGO_DEPLOY_TARGET="local",
-        DJANGO_DEBUG="false",
         DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
         LOCALAWS_PORT=str(stack.port),
         PYTHONUNBUFFERED="1",
@@ -290,7 +286,7 @@ def lambda_target(name, port, stack, tmp, fixture, *, stage, event):
             cleanup,
             [
                 *(sys.executable, "manage.py", "runlambda", "--zip", str(package)),
-                *("--stage", stage, "--event", event),
+                *("--stage", stage, "--event", event, "--environment", "shell"),
                 *("--port", str(port), "--concurrency", "2"),
             ],
             {**env, **TOOL_SETTINGS, "PYTHONUNBUFFERED": "1"},

@@ -4,6 +4,7 @@ import pytest
 
 from deploy.tools.harness import fake_cognito
 from deploy.tools.harness.loopback import free_port
+from tests.fixtures import use_local_cognito
 
 
 @pytest.fixture(scope="session")
@@ -31,11 +32,4 @@ def token_settings(settings, tmp_path, test_key, local_aws):
 @pytest.fixture
 def local_cognito(settings, local_aws):
     """Verify the local stack's real Cognito tokens, keys fetched from the stack."""
-    pool_id = local_aws.outputs["COGNITO_USER_POOL_ID"]
-    settings.COGNITO_ISSUER = None
-    settings.COGNITO_USER_POOL_ID = pool_id
-    settings.COGNITO_APP_CLIENT_ID = local_aws.outputs["COGNITO_APP_CLIENT_ID"]
-    settings.COGNITO_JWKS_URL = f"{local_aws.url}/{pool_id}/.well-known/jwks.json"
-    settings.COGNITO_JWKS_FILE = None
-    settings.COGNITO_DOMAIN = None
-    return settings
+    return use_local_cognito(settings, local_aws)

@@ -4,6 +4,7 @@ import urllib.parse
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
 
 from apps.accounts.services import SESSION_TOKENS_KEY
 from deploy.tools.harness import fake_cognito
@@ -49,6 +50,8 @@ def test_happy_path_logs_in_with_a_new_session_key(client, hosted_ui):
     assert client.session[SESSION_TOKENS_KEY]["refresh_token"].startswith("refresh-")
     user = get_user_model().objects.get(sub=fake_cognito.claims()["sub"])
     assert user.email == "ada@example.com" and user.is_staff
+    [message] = get_messages(response.wsgi_request)
+    assert str(message) == "Signed in as ada@example.com. Your files are under “My files”."
     # PKCE verifier and client secret (HTTP Basic) reached the token endpoint.
     assert hosted_ui.token_requests[-1]["code_verifier"]
     assert "client_secret" not in hosted_ui.token_requests[-1]
@@ -74,6 +77,17 @@ def test_state_mismatch_is_refused(client, hosted_ui):
 def test_callback_without_a_login_started_here_is_refused(client, hosted_ui):
     response = client.get("/accounts/callback/", {"code": "abc", "state": "abc"})
     assert response.status_code == 400
+
+
+def test_a_login_state_left_from_a_hosted_ui_since_removed_is_refused(
+    client, hosted_ui, token_settings
+):
+    location = start_login(client)
+    code, query = hosted_ui.authorize(location)
+    token_settings.COGNITO_DOMAIN = None  # the form is the sign-in now; the cookie stays
+    response = client.get("/accounts/callback/", {"code": code, "state": query["state"]})
+    assert response.status_code == 400
+    assert "_auth_user_id" not in client.session
 
 
 def test_state_is_single_use(client, hosted_ui):

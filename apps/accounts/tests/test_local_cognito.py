@@ -1,13 +1,18 @@
 """Against the local stack's real Cognito: tokens, users and groups, the login form, logout."""
 
+import logging
 import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
+from django.core.cache import cache
 
+from apps.accounts import ratelimit
 from apps.accounts.cognito import ensure_user
 from apps.accounts.services import SESSION_TOKENS_KEY
 from apps.core import aws
+from deploy.tools.harness.loopback import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +92,68 @@ def test_login_form_signs_in_and_home_shows_the_user(client, local_cognito, cogn
     assert "Sign out" in home
     me = client.get("/accounts/me/").json()
     assert me["email"] == cognito_user
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "Signed in as {}. Your files are under “My files”."),
+        ("fr", "Connecté en tant que {}. Vos fichiers sont dans « Mes fichiers »."),
+        ("de", "Angemeldet als {}. Ihre Dateien finden Sie unter „Meine Dateien“."),
+    ],
+)
+def test_sign_in_says_who_and_where_the_files_are(
+    client, local_cognito, cognito_user, language, text
+):
+    response = client.post(
+        "/accounts/login/",
+        {"username": cognito_user, "password": PASSWORD},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert response.status_code == 302
+    [message] = get_messages(response.wsgi_request)
+    assert message.level_tag == "success"
+    assert str(message) == text.format(cognito_user)
+
+
+def test_the_sign_in_message_is_in_the_language_of_the_page_it_lands_on(
+    client, local_cognito, cognito_user
+):
+    # Signed in from a German page by a browser asking for English: the message shows there.
+    response = client.post(
+        "/accounts/login/",
+        {"username": cognito_user, "password": PASSWORD, "next": "/de/files/"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response["Location"] == "/de/files/"
+    [message] = get_messages(response.wsgi_request)
+    assert str(message).startswith(f"Angemeldet als {cognito_user}.")
+
+
+# Issue 17: the key set could not be fetched at sign-in, and JWKSUnavailable was a 500.
+def test_key_set_unreachable_at_sign_in_is_the_503_page_naming_its_host(
+    client, local_cognito, cognito_user, caplog
+):
+    key_set = f"127.0.0.1:{free_port()}"  # nothing listens there
+    local_cognito.COGNITO_JWKS_URL = f"http://{key_set}/{local_cognito.COGNITO_USER_POOL_ID}/jwks"
+    with caplog.at_level(logging.WARNING, logger="apps.core.http"):
+        response = client.post(
+            "/accounts/login/", {"username": cognito_user, "password": PASSWORD}
+        )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    page = response.content.decode()
+    assert 'class="site-header"' in page and "Temporarily unavailable" in page
+    assert key_set not in page  # the page names nothing internal
+    [record] = [r for r in caplog.records if r.name == "apps.core.http"]
+    assert record.levelno == logging.WARNING
+    assert record.dependency == "Cognito key set (JWKS)"
+    assert f"no key set fetched from {key_set}: URLError" in record.getMessage()
+    assert "_auth_user_id" not in client.session
+    assert not list(get_messages(response.wsgi_request))  # no "signed in" either
+    # Not a failed attempt: nothing stays counted against the user.
+    attempt = ratelimit.Attempt(cognito_user, "127.0.0.1", known_device=False)
+    assert not cache.get(attempt.pair) and not cache.get(attempt.per_user)
 
 
 @pytest.mark.parametrize(

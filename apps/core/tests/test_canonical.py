@@ -5,7 +5,9 @@ import urllib.parse
 
 import pytest
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client, RequestFactory
+from django.urls import set_script_prefix
 from django.utils import translation
 from django.utils.translation import trans_real
 
@@ -96,6 +98,24 @@ def test_scheme_and_host_redirects_are_permanent(canonical_settings):
     response = Client().get("/en/about/", HTTP_HOST="www.example.com")
     assert response.status_code == 301
     assert response["Location"] == f"https://{CANONICAL}/en/about/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [("/", "/dev/en/"), ("/about/", "/dev/en/about/"), ("/en/about", "/dev/en/about/")],
+)
+def test_redirects_under_a_stage_name_it_once(canonical_settings, path, location):
+    # API Gateway's stage URL: the handler passes /dev as SCRIPT_NAME, the rest as PATH_INFO.
+    # Through WSGIHandler, which sets the script prefix reverse() uses (the test client does not).
+    environ = RequestFactory().get(path, secure=True, HTTP_HOST=CANONICAL).environ
+    environ["SCRIPT_NAME"] = "/dev"
+    answers = []
+    try:
+        WSGIHandler()(environ, lambda status, headers: answers.append(dict(headers)))
+    finally:
+        set_script_prefix("/")
+    assert answers[0]["Location"] == f"https://{CANONICAL}{location}"
 
 
 def test_health_checks_are_not_redirected(canonical_settings):

@@ -1,5 +1,6 @@
 """Deploy-target settings: guard rails, check --deploy, no network at import time."""
 
+import json
 import subprocess
 import sys
 
@@ -106,3 +107,101 @@ def test_settings_import_opens_no_socket():
     )
     result = run_python(code, subprocess_env(**DEPLOYED_ENV))
     assert result.stdout.strip() == "ok", result.stderr
+
+
+# A request for a missing page and one for a view that raises, through the local settings'
+# whole stack (middleware, handlers, templates), in a cold process; prints what came back.
+LOCAL_ERRORS = """
+import json
+import sys
+import types
+
+import django
+
+from project.targets import configure
+
+configure()  # DJANGO_DEPLOY_TARGET=local, as manage.py reads it
+django.setup()
+from django.conf import settings
+from django.test import Client, override_settings
+from django.urls import path
+
+import project.urls
+
+
+def crash(request):
+    raise RuntimeError("boom")
+
+
+urls = types.ModuleType("crashing_urls")
+urls.urlpatterns = [path("crash/", crash), *project.urls.urlpatterns]
+sys.modules["crashing_urls"] = urls
+client = Client(raise_request_exception=False, HTTP_HOST="127.0.0.1:8000")
+with override_settings(ROOT_URLCONF="crashing_urls"):
+    missing, failed = client.get("/en/nope/"), client.get("/crash/")
+engine = settings.TEMPLATES[0]
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "404": [missing.status_code, missing.content.decode()],
+    "500": [failed.status_code, failed.content.decode()],
+    "loaders": engine["OPTIONS"].get("loaders"),
+    "whitenoise": [settings.WHITENOISE_USE_FINDERS, settings.WHITENOISE_AUTOREFRESH,
+                   settings.WHITENOISE_MAX_AGE],
+}))
+"""
+
+
+def local_errors(tmp_path, **env):
+    result = run_python(
+        LOCAL_ERRORS,
+        subprocess_env(
+            DJANGO_DEPLOY_TARGET="local",
+            DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            LOCALAWS_PORT="9",  # discard: nothing answers, as when the stack is not started
+            LOCALAWS_STATE_DIR=str(tmp_path / "localaws"),
+            **env,
+        ),
+    )
+    assert result.returncode == 0, result.stderr
+    *log, answer = result.stdout.strip().splitlines()
+    return json.loads(answer), "\n".join(log), result.stderr
+
+
+def test_local_errors_are_the_sites_own_pages(tmp_path):
+    """What a newcomer sees is what users see; the traceback is in the console log, once."""
+    answer, log, stderr = local_errors(tmp_path)
+    assert answer["debug"] is False
+    status, page = answer["404"]
+    assert status == 404 and "This page does not exist" in page and "URLconf" not in page
+    status, page = answer["500"]
+    assert status == 500 and "Something went wrong" in page and "Traceback" not in page
+    assert log.count("Internal Server Error: /crash/") == 1
+    assert log.count("RuntimeError: boom") == 1
+    assert stderr == ""
+    # Comfortable with DEBUG off: templates and static files as they are on disk, right now.
+    assert answer["loaders"] == [
+        "django.template.loaders.filesystem.Loader",
+        "django.template.loaders.app_directories.Loader",
+    ]
+    assert answer["whitenoise"] == [True, True, 0]
+
+
+def test_django_debug_true_shows_djangos_pages(tmp_path):
+    answer, log, stderr = local_errors(tmp_path, DJANGO_DEBUG="true")
+    assert answer["debug"] is True
+    status, page = answer["404"]
+    assert status == 404 and "Using the URLconf defined in" in page
+    status, page = answer["500"]
+    assert status == 500 and "RuntimeError at /crash/" in page and "Traceback" in page
+    assert log.count("Internal Server Error: /crash/") == 1  # not again from Django's handler
+    assert stderr == ""
+
+
+def test_local_stack_state_dir_follows_its_variable(tmp_path):
+    (tmp_path / "outputs.json").write_text(json.dumps({"COGNITO_USER_POOL_ID": "us-east-1_tmp"}))
+    code = (
+        "from project.settings import local\n"
+        "print(local.LOCALAWS_STATE_DIR, local.COGNITO_USER_POOL_ID)\n"
+    )
+    result = run_python(code, subprocess_env(LOCALAWS_STATE_DIR=str(tmp_path)))
+    assert result.stdout.split() == [str(tmp_path), "us-east-1_tmp"], result.stderr

@@ -3,6 +3,7 @@ list, delete), the no-JavaScript upload form, sign-in required.
 """
 
 import io
+import re
 import urllib.request
 
 import pytest
@@ -92,3 +93,23 @@ def test_pages_need_sign_in(client, local_aws):
     response = client.get("/en/files/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=/en/files/")
+
+
+def test_list_page_offers_the_plain_form_until_the_uploader_runs(signed_in):
+    """Without JavaScript the drop zone stays hidden and the form shows; uploader.js swaps
+    them (the e2e suite checks it in a browser)."""
+    html = signed_in.get("/fr/files/").content.decode()
+    assert re.search(r'<section class="dropzone" id="dropzone"[^>]* hidden>', html)
+    form = re.search(r'<form [^>]*id="fallback"[^>]*>', html).group(0)
+    assert "hidden" not in form
+    assert 'data-text-not-uploaded="non envoyé"' in html
+    assert '<a href="/fr/files/" aria-current="page">Mes fichiers</a>' in html
+    assert '<script src="/static/js/uploader.js" defer></script>' in html
+
+
+def test_a_refusal_of_the_plain_form_is_an_alert_on_the_list(signed_in):
+    response = signed_in.post("/en/files/upload", {}, follow=True)
+    assert response.redirect_chain == [("/en/files/", 302)]
+    html = response.content.decode()
+    area = html[html.index('id="messages"') : html.index("<h1>")]
+    assert area.count('<div class="message message-error" role="alert">') == 1  # base.html's

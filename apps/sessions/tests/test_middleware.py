@@ -21,6 +21,9 @@ from deploy.tools.harness.loopback import free_port
 pytestmark = [pytest.mark.urls("apps.sessions.tests.urls"), pytest.mark.usefixtures("local_aws")]
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# The views here answer JSON, and their clients say so, as API clients do: a 503 is then
+# JSON too (a browser's is the site's page: tests/test_dependency_failures.py).
+JSON_HEADERS = {"Accept": "application/json"}
 
 
 def session_cookie(response):
@@ -35,6 +38,11 @@ def calls_for(client, path, method="get", **kwargs):
     with recorded_calls() as calls:
         response = getattr(client, method)(path, **kwargs)
     return response, operations(calls)
+
+
+@pytest.fixture
+def client():
+    return Client(headers=JSON_HEADERS)
 
 
 @pytest.fixture
@@ -122,7 +130,7 @@ def test_asgi_requests_make_the_same_calls(session_client):
     client.cookies = session_client.cookies
 
     async def get(path):
-        return await client.get(path)
+        return await client.get(path, headers=JSON_HEADERS)
 
     with recorded_calls() as calls:
         response = async_to_sync(get)("/write")
@@ -189,16 +197,17 @@ def test_logout_deletes_the_item(session_client, django_user_model, model_backen
 def assert_unavailable(response):
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
-    assert response.json() == {"status": "unavailable", "detail": "session store unavailable"}
+    assert response.json()["error"] == "temporarily_unavailable"
     assert "no-cache" in response["Cache-Control"]
     assert session_cookie(response) is None
 
 
 def test_unreachable_store_is_a_503_logged_with_the_request_id(session_client, store_down, caplog):
-    with caplog.at_level(logging.ERROR, logger="apps.sessions.middleware"):
+    with caplog.at_level(logging.WARNING, logger="apps.core.http"):
         response = session_client.get("/read", HTTP_X_REQUEST_ID="req-unreachable-1")
     assert_unavailable(response)
-    [record] = [r for r in caplog.records if r.name == "apps.sessions.middleware"]
+    [record] = [r for r in caplog.records if r.name == "apps.core.http"]
+    assert record.levelno == logging.WARNING and record.dependency == "session store"
     assert record.request_id == "req-unreachable-1" == response["X-Request-ID"]
     assert "EndpointConnectionError" in record.getMessage()
 
@@ -239,7 +248,7 @@ def test_failure_in_a_later_middleware_is_a_503_not_a_500(session_client, store_
     ]
     # That middleware's exception becomes Django's 500 (reported, as any uncaught one)
     # before SessionMiddleware sees the response; SessionMiddleware replaces it.
-    client = Client(raise_request_exception=False)
+    client = Client(raise_request_exception=False, headers=JSON_HEADERS)
     client.cookies = session_client.cookies
     assert_unavailable(client.get("/read"))
 
@@ -249,6 +258,6 @@ def test_asgi_request_with_the_store_down_is_a_503(session_client, store_down):
     client.cookies = session_client.cookies
 
     async def get(path):
-        return await client.get(path)
+        return await client.get(path, headers=JSON_HEADERS)
 
     assert_unavailable(async_to_sync(get)("/write"))

@@ -47,12 +47,14 @@ class Browser:
     front), CSRF token handling, and the headers the proxy in front would add.
 
     ``client_address`` (another loopback address, 127.0.0.2...) is where its connections
-    come from, for tests of what the server makes of distinct clients.
+    come from, for tests of what the server makes of distinct clients. A path in
+    ``base_url`` (API Gateway's stage, ``/dev``) prefixes every request's.
     """
 
     def __init__(self, base_url, host=HOST, forwarded_proto=None, client_address=None):
         parts = urllib.parse.urlsplit(base_url)
         self.scheme, self.address, self.port = parts.scheme, parts.hostname, parts.port
+        self.prefix = parts.path.rstrip("/")
         self.host = host
         self.forwarded_proto = forwarded_proto
         self.source = (client_address, 0) if client_address else None
@@ -83,7 +85,7 @@ class Browser:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         connection = self._connection()
         try:
-            connection.request(method, path, body=body, headers=headers)
+            connection.request(method, self.prefix + path, body=body, headers=headers)
             response = Response(connection.getresponse())
         finally:
             connection.close()
@@ -103,7 +105,7 @@ class Browser:
         headers = {
             "Content-Type": content_type,
             "Origin": self.origin(),
-            "Referer": self.origin() + path,
+            "Referer": self.origin() + self.prefix + path,
             "X-CSRFToken": self.cookies.get("csrftoken", ""),
             **kw.pop("headers", {}),
         }

@@ -9,34 +9,23 @@ from pathlib import Path
 
 from deploy.tools.harness.loopback import free_port, listening
 from deploy.tools.harness.processes import ROOT, subprocess_env
+from deploy.tools.localaws.environment import stack_variables
 
 
 def stack_env(stack):
-    """A local stack's endpoint, resource names and Cognito ids, as the settings read them."""
-    from django.conf import settings
-
-    pool_id = stack.outputs["COGNITO_USER_POOL_ID"]
-    return {
-        "AWS_REGION": settings.AWS_REGION,
-        "AWS_ENDPOINT_URL": stack.url,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "SESSIONS_TABLE": settings.SESSIONS_TABLE,
-        "TOKEN_DENYLIST_TABLE": settings.TOKEN_DENYLIST_TABLE,
-        "RATE_LIMITS_TABLE": settings.RATE_LIMITS_TABLE,
-        "MEDIA_BUCKET": settings.MEDIA_BUCKET,
-        "STATIC_BUCKET": settings.STATIC_BUCKET,
-        "COGNITO_USER_POOL_ID": pool_id,
-        "COGNITO_APP_CLIENT_ID": ",".join(stack.outputs["COGNITO_APP_CLIENT_ID"]),
-        "COGNITO_JWKS_URL": f"{stack.url}/{pool_id}/.well-known/jwks.json",
-    }
+    """A started ``LocalAWSProcess``'s endpoint, resource names and Cognito ids, as the
+    settings read them."""
+    return stack_variables(
+        stack.url, stack.outputs["COGNITO_USER_POOL_ID"], stack.outputs["COGNITO_APP_CLIENT_ID"]
+    )
 
 
 class LocalAWSProcess:
     """``manage.py localaws`` as a real child process, as ``make run`` starts it."""
 
-    def __init__(self, state_dir, port=None, origins=()):
+    def __init__(self, state_dir, port=None, origins=(), target="test"):
         self.state_dir = Path(state_dir)
+        self.target = target  # whose resource names it provisions: the suite's, or local's
         self.port = port or free_port()
         self.origins = origins  # browser origins the media bucket's CORS allows
         self.url = f"http://127.0.0.1:{self.port}"
@@ -53,7 +42,7 @@ class LocalAWSProcess:
                 *(arg for origin in self.origins for arg in ("--origin", origin)),
             ],
             cwd=ROOT,
-            env=subprocess_env(DJANGO_DEPLOY_TARGET="test"),
+            env=subprocess_env(DJANGO_DEPLOY_TARGET=self.target),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -1,7 +1,8 @@
 """What the local target needs on the local stack, provisioned from deploy/aws's definitions.
 
 The same tables, buckets and user pool as a deployed stage, plus what only the local stack
-has: a demo user, and a static bucket that browsers may read (it stands in for the CDN).
+has: a demo user in the staff group (``COGNITO_STAFF_GROUP``: the admin opens to it), and a
+static bucket that browsers may read (it stands in for the CDN).
 """
 
 import json
@@ -14,7 +15,6 @@ from deploy.aws import resources
 
 LOCAL_USER_POOL_NAME = "amphibian-local"
 LOCAL_APP_CLIENT_NAME = "amphibian-local-web"
-LOCAL_ADMIN_GROUP = "admins"
 
 
 def allow_local_cdn_reads(s3, bucket):
@@ -45,7 +45,8 @@ def allow_local_cdn_reads(s3, bucket):
 
 
 def provision_local_stack(endpoint, origins):
-    """Everything the local target needs, on the stack at ``endpoint``.
+    """Every resource the local target needs, on the stack at ``endpoint``; no users yet
+    (``provision_demo_user``, after a saved state is restored).
 
     Returns the generated ids, which the local settings read back (like stack outputs).
     """
@@ -62,15 +63,25 @@ def provision_local_stack(endpoint, origins):
     allow_local_cdn_reads(s3, settings.STATIC_BUCKET)
     pool_id = resources.ensure_user_pool(cognito, LOCAL_USER_POOL_NAME)
     client_id = resources.ensure_app_client(cognito, pool_id, LOCAL_APP_CLIENT_NAME)
-    cognito_admin.ensure_group(cognito, pool_id, LOCAL_ADMIN_GROUP)
-    cognito_admin.ensure_user(
-        cognito,
-        pool_id,
-        settings.LOCALAWS_DEMO_USERNAME,
-        settings.LOCALAWS_DEMO_PASSWORD,
-    )
     return {
         "AWS_ENDPOINT_URL": endpoint,
         "COGNITO_USER_POOL_ID": pool_id,
         "COGNITO_APP_CLIENT_ID": [client_id],
     }
+
+
+def provision_demo_user(endpoint, pool_id):
+    """The demo login, staff so the admin opens to it.
+
+    After the saved state is restored: created before, it would be a second user with the
+    same e-mail and a new ``sub``, and sign-in would land on a new Django user whose files
+    are not the demo's. Run on every start (adding a member again is a no-op), so a state
+    saved before the demo user was staff gets the group too.
+    """
+    cognito_admin.ensure_user(
+        aws.client("cognito-idp", endpoint=endpoint),
+        pool_id,
+        settings.LOCALAWS_DEMO_USERNAME,
+        settings.LOCALAWS_DEMO_PASSWORD,
+        groups=[settings.COGNITO_STAFF_GROUP],
+    )

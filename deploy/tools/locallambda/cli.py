@@ -5,11 +5,10 @@ import os
 from pathlib import Path
 
 from . import codedir
+from . import environment as variables
 from .runtime import Function, Pool
 
 HANDLER = "deploy.lambda.handler.lambda_handler"
-# Set by manage.py for its own process; the function picks its settings like Lambda does.
-NOT_INHERITED = ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "PYTHONHOME")
 
 
 def add_function_arguments(parser):
@@ -20,7 +19,13 @@ def add_function_arguments(parser):
         action="store_true",
         help="Run a read-only copy of the source tree (the default).",
     )
-    package.add_argument("--zip", metavar="PATH", help="Run a built package (zappa package).")
+    package.add_argument(
+        "--zip",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="Run a built package (default var/package/amphibian-STAGE.zip, `make package`).",
+    )
     parser.add_argument("--stage", default="dev", help="Stage of zappa_settings.json (dev).")
     parser.add_argument("--handler", help=f"Handler setting (default {HANDLER}).")
     parser.add_argument("--memory", type=int, help="Memory size, MB (default: the stage's).")
@@ -29,31 +34,61 @@ def add_function_arguments(parser):
         "--init-timeout", type=float, default=10.0, help="Init phase limit, s (10)."
     )
     parser.add_argument(
+        "--environment",
+        choices=variables.MODES,
+        default=variables.LOCAL,
+        help="Where the function's variables start: the running local stack's resources, "
+        "static files and key set (local, the default), the stage's "
+        "aws_environment_variables as deployed (stage), or nothing (shell). This shell's "
+        "environment, then --env, override them.",
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="A variable of the function's environment (repeatable); this shell's "
-        "environment is passed on too.",
-    )
-    parser.add_argument(
-        "--stage-environment",
-        action="store_true",
-        help="Start from the stage's aws_environment_variables, as deployed; this shell's "
-        "environment and --env override them (point resource names at the local stack).",
+        help="A variable of the function's environment (repeatable).",
     )
 
 
 @contextlib.contextmanager
-def function_from_options(base_dir, options, environment=None):
-    """The ``Function`` the options describe, its read-only code directory made; removed after."""
+def function_from_options(base_dir, options, environment=None, gateway_url=None, report=None):
+    """The ``Function`` the options describe, its read-only code directory made; removed after.
+
+    ``options["event"]`` becomes the stage's event shape when unset (HTTP API v2 for a stage
+    with ``apigateway_version: v2``). With the local stack's environment (the default), the
+    static files are uploaded to its bucket first and ``gateway_url`` (the local API
+    Gateway, if any) may upload to its media bucket. ``report`` gets the environment's lines.
+    """
     stage = codedir.Stage.load(Path(base_dir) / "zappa_settings.json", options["stage"])
+    options["event"] = options.get("event") or stage.event_kind
+    mode = options.get("environment") or variables.LOCAL
     parent = codedir.temporary_parent()
     try:
-        if options.get("zip"):
-            code_dir = codedir.from_zip(options["zip"], parent)
+        if options.get("zip") is not None:
+            code_dir = codedir.from_zip(package_path(base_dir, options), parent)
         else:
             code_dir = codedir.from_source(base_dir, stage, parent)
+        env = variables.build(
+            mode,
+            options["env"],
+            stage=stage,
+            shell=environment,
+            code_dir=code_dir,
+            kind=options["event"],
+            gateway_url=gateway_url,
+        )
+        if mode == variables.LOCAL:
+            manifest_dir = Path(parent) / "static-manifest"
+            variables.upload_static(env, manifest_dir)
+            if options.get("zip") is None and env.variables["DJANGO_STATIC_STORAGE"] == "s3":
+                env.add(variables.LOCAL, {"DJANGO_STATIC_MANIFEST_DIR": str(manifest_dir)})
+            if gateway_url:
+                variables.allow_gateway_origin(env, gateway_url)
+        if report:
+            report(f"Function environment ({mode}; --environment local|stage|shell):")
+            for line in env.describe():
+                report(line)
         yield Function(
             code_dir=code_dir,
             handler=options.get("handler") or stage.settings.get("lambda_handler") or HANDLER,
@@ -62,28 +97,19 @@ def function_from_options(base_dir, options, environment=None):
             timeout=options.get("timeout") or stage.timeout,
             init_timeout=options["init_timeout"],
             region=os.environ.get("AWS_REGION") or stage.region,
-            environment=function_environment(
-                options["env"],
-                environment,
-                stage=stage.environment if options.get("stage_environment") else None,
-            ),
+            environment=env.variables,
         )
     finally:
         codedir.remove(parent)
 
 
-def function_environment(assignments, environment=None, stage=None):
-    """The ``stage``'s variables, then this process's environment (less what manage.py set
-    for itself), then ``NAME=VALUE``s: each overrides the one before."""
-    base = dict(os.environ if environment is None else environment)
-    variables = dict(stage or {})
-    variables.update((name, value) for name, value in base.items() if name not in NOT_INHERITED)
-    for assignment in assignments:
-        name, separator, value = assignment.partition("=")
-        if not separator:
-            raise ValueError(f"--env {assignment!r}: use NAME=VALUE.")
-        variables[name] = value
-    return variables
+def package_path(base_dir, options):
+    """``--zip PATH``, or with no PATH the zip ``make package STAGE=<stage>`` builds."""
+    stage = options["stage"]
+    path = Path(options["zip"] or Path(base_dir) / "var" / "package" / f"amphibian-{stage}.zip")
+    if not path.is_file():
+        raise ValueError(f"No package at {path}; build it with `make package STAGE={stage}`.")
+    return path
 
 
 @contextlib.contextmanager

@@ -63,6 +63,11 @@ class Stage:
         )
 
     @property
+    def event_kind(self):
+        """The events its API sends: HTTP API (v2) or REST API (v1, Zappa's default)."""
+        return "v2" if self.settings.get("apigateway_version") == "v2" else "v1"
+
+    @property
     def environment(self):
         """The function's variables on Lambda (``aws_environment_variables``)."""
         return dict(self.settings.get("aws_environment_variables", {}))

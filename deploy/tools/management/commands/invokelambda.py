@@ -33,7 +33,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            with cli.function_from_options(settings.BASE_DIR, options) as function:
+            with cli.function_from_options(
+                settings.BASE_DIR, options, report=self.stderr.write
+            ) as function:
                 event = self.event(options, function)
                 with cli.pool_for(function) as pool:
                     invocation = pool.invoke(json.dumps(event).encode())

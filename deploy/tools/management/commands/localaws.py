@@ -1,16 +1,20 @@
-"""Run the local AWS stack: ``manage.py localaws`` (``make run`` starts it for you)."""
+"""Run the local AWS stack: ``manage.py localaws`` (``make run`` starts it for you), or forget
+it with the local database's data: ``manage.py localaws --reset`` (``make reset``)."""
 
 import json
+import shutil
 import signal
 import threading
 import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from deploy.tools.harness.loopback import listening
-from deploy.tools.localaws.provision import provision_local_stack
+from deploy.tools.localaws.provision import provision_demo_user, provision_local_stack
 from deploy.tools.localaws.server import FORGEABLE_TOKENS_WARNING, LocalAWS, require_loopback
 from deploy.tools.localaws.snapshot import Snapshot
 
@@ -34,7 +38,8 @@ def banner(url, state_dir, restored, outputs):
 class Command(BaseCommand):
     help = (
         "Start moto's server on loopback, provision the sessions table, buckets, user pool "
-        "and demo user, restore the saved state from var/, and save changes until stopped."
+        "and demo user, restore the saved state from var/, and save changes until stopped. "
+        "--reset deletes that state and the local database's data instead."
     )
 
     def add_arguments(self, parser):
@@ -51,8 +56,22 @@ class Command(BaseCommand):
             action="store_true",
             help="Start nothing: wait until the stack on --port is provisioned, then exit.",
         )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Start nothing: delete the saved state and every row of the local database "
+            "(its users and their files, which point into that state). Refused while the "
+            "stack runs on --port.",
+        )
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="With --reset: do not ask for confirmation.",
+        )
 
-    def handle(self, *args, port, state_dir, origins, wait, **options):
+    def handle(self, *args, port, state_dir, origins, wait, reset, interactive, **options):
         host = settings.LOCALAWS_HOST
         try:
             require_loopback(host)
@@ -61,6 +80,8 @@ class Command(BaseCommand):
         outputs_file = Path(state_dir) / "outputs.json"
         if wait:
             return self._wait_until_ready(host, port, outputs_file)
+        if reset:
+            return self._reset(host, port, Path(state_dir), interactive)
         if listening(host, port):
             raise CommandError(
                 f"Something already listens on {host}:{port}; is the local AWS stack running "
@@ -73,6 +94,7 @@ class Command(BaseCommand):
         origins = origins or ["http://127.0.0.1:8000", "http://localhost:8000"]
         outputs = provision_local_stack(stack.url, origins)
         restored = snapshot.restore()
+        provision_demo_user(stack.url, outputs["COGNITO_USER_POOL_ID"])
         stack.save_changes(snapshot.save)
         snapshot.save()
         outputs_file.write_text(json.dumps(outputs, indent=2) + "\n")
@@ -86,6 +108,32 @@ class Command(BaseCommand):
         stopped.wait()
         stack.stop()
         self.stdout.write("Local AWS stack stopped; state saved.")
+
+    def _reset(self, host, port, state_dir, interactive):
+        """The stack's state and the database go together: users are keyed by their Cognito
+        sub and files by their S3 key, so deleting one without the other orphans rows."""
+        if listening(host, port):
+            raise CommandError(
+                f"Something listens on {host}:{port}; is the local AWS stack running? Stop it "
+                "(Ctrl-C where `make run` or `manage.py localaws` runs) and reset again."
+            )
+        database = connection.settings_dict["NAME"]
+        if interactive:
+            answer = input(
+                f"This deletes the local AWS stack's state in {state_dir} and every row of the "
+                f"database {database} (users, their files, superusers too).\n"
+                "Type 'yes' to continue, or anything else to cancel: "
+            )
+            if answer != "yes":
+                raise CommandError("Reset cancelled.")
+        if state_dir.exists():
+            shutil.rmtree(state_dir)
+        call_command("migrate", interactive=False, verbosity=0)  # flush needs the tables
+        call_command("flush", interactive=False, verbosity=0)
+        self.stdout.write(
+            f"Deleted the local stack's state ({state_dir}) and the data of {database}. "
+            "The next start provisions a fresh stack with its demo user."
+        )
 
     def _wait_until_ready(self, host, port, outputs_file, timeout=60.0):
         deadline = time.monotonic() + timeout

@@ -23,8 +23,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--event",
             choices=http_events.KINDS,
-            default="v1",
-            help="Event shape: REST API v1, HTTP API v2, function URL or ALB (v1).",
+            help="Event shape: REST API v1, HTTP API v2, function URL or ALB (default: the "
+            "stage's API, v2 for dev, v1 for prod).",
         )
         parser.add_argument("--concurrency", type=int, default=2, help="Instances at most (2).")
         parser.add_argument("--port", type=int, default=9000, help="Gateway port (9000).")
@@ -38,7 +38,12 @@ class Command(BaseCommand):
         # Django's own SIGTERM default kills us without cleaning the code directory.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
-            with cli.function_from_options(settings.BASE_DIR, options) as function:
+            with cli.function_from_options(
+                settings.BASE_DIR,
+                options,
+                gateway_url=f"http://127.0.0.1:{options['port']}",
+                report=self._report,
+            ) as function:
                 # The local gateway speaks plain HTTP; redirecting to https would lose the site.
                 function.environment.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
                 with cli.pool_for(function, options["concurrency"]) as pool:
@@ -63,3 +68,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except KeyboardInterrupt:
             pass
+
+    def _report(self, line):
+        self.stdout.write(line)
+        self.stdout.flush()
