@@ -13,7 +13,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q, Sum
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core import media
 from apps.core.content import SNIFF_BYTES, safe_name, sniff
@@ -39,16 +41,20 @@ StorageUnavailable = media.MediaUnavailable
 def validate_declaration(name, size, content_type):
     """Refuse a declared upload before any URL is issued."""
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise UploadRefused("Give the file a name of at most 255 characters.")
+        raise UploadRefused(_("Give the file a name of at most 255 characters."))
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise UploadRefused("The size must be a positive number of bytes.")
+        raise UploadRefused(_("The size must be a positive number of bytes."))
     if size > settings.FILES_MAX_BYTES:
         raise UploadRefused(
-            f"This file is {size} bytes; the limit is {settings.FILES_MAX_BYTES} bytes."
+            _("This file is %(size)s; the limit is %(limit)s.")
+            % {"size": filesizeformat(size), "limit": filesizeformat(settings.FILES_MAX_BYTES)}
         )
     if content_type not in settings.FILES_ALLOWED_TYPES:
         allowed = ", ".join(settings.FILES_ALLOWED_TYPES)
-        raise UploadRefused(f"Files of type {content_type!r} are not accepted; use {allowed}.")
+        raise UploadRefused(
+            _("Files of type %(type)s are not accepted; use %(allowed)s.")
+            % {"type": repr(content_type), "allowed": allowed}
+        )
 
 
 def _new_pending(owner, name, size, content_type):
@@ -83,13 +89,19 @@ def _check_quota(owner, size):
     files, used = usage["files"], usage["bytes"] or 0
     if files + 1 > settings.FILES_QUOTA_FILES:
         raise UploadRefused(
-            f"You have {files} files (uploads in progress included); the limit is "
-            f"{settings.FILES_QUOTA_FILES}. Delete some files first."
+            _(
+                "You have %(files)s files (uploads in progress included); the limit is "
+                "%(limit)s. Delete some files first."
+            )
+            % {"files": files, "limit": settings.FILES_QUOTA_FILES}
         )
     if used + size > settings.FILES_QUOTA_BYTES:
         raise UploadRefused(
-            f"Your files take {used} bytes (uploads in progress included); this one would "
-            f"pass the limit of {settings.FILES_QUOTA_BYTES} bytes. Delete some files first."
+            _(
+                "Your files take %(used)s (uploads in progress included); this one would "
+                "pass the limit of %(limit)s. Delete some files first."
+            )
+            % {"used": filesizeformat(used), "limit": filesizeformat(settings.FILES_QUOTA_BYTES)}
         )
 
 

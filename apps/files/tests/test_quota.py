@@ -53,8 +53,8 @@ def test_bytes_include_pending_uploads_and_count_per_user(signed_in, client, set
     refused = start_text(signed_in, "b.txt", 401)
     assert refused.status_code == 400
     assert refused.json()["error"] == (
-        "Your files take 600 bytes (uploads in progress included); this one would pass the "
-        "limit of 1000 bytes. Delete some files first."
+        "Your files take 600\xa0bytes (uploads in progress included); this one would pass "
+        "the limit of 1000\xa0bytes. Delete some files first."
     )
     assert start_text(signed_in, "c.txt", 400).status_code == 201  # exactly the limit
     other = get_user_model().objects.create_user(username="grace", sub=str(uuid.uuid4()))
@@ -154,3 +154,19 @@ def test_parallel_starts_cannot_both_take_the_last_slot(database_url):
         "Delete some files first.",
         "files": 1,
     }
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("fr", "Les fichiers de type 'application/x-msdownload' ne sont pas acceptés"),
+        ("de", "Dateien vom Typ 'application/x-msdownload' werden nicht angenommen"),
+    ],
+)
+def test_refusals_are_in_the_visitors_language(signed_in, language, text):
+    signed_in.cookies["django_language"] = language  # the language switcher's choice
+    refused = start(
+        signed_in, name="tool.exe", data=b"MZ", content_type="application/x-msdownload"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"].startswith(text)
