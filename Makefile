@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PIP_TOOLS := pip-tools==7.6.2
 PIP_COMPILE = var/pip-tools/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe
 
-.PHONY: help run reset test lint typecheck format hooks messages lock clean
+.PHONY: help run reset test lint typecheck format hooks messages gettext-deps lock clean
 
 # Every target and what it does: the "## " note on its line (tests/test_makefile.py checks
 # that every target has one).
@@ -36,7 +36,7 @@ reset: $(INSTALLED)  ## Delete the local stack's state and the local database's 
 
 # The whole suite, lint and types first; coverage of apps/, project/ and deploy/ with a floor
 # ([tool.coverage] in pyproject.toml: the run fails when it drops).
-test: lint typecheck  ## Set up and run lint, import contracts, mypy and the suite with its coverage floor
+test: lint typecheck gettext-deps  ## Set up and run lint, import contracts, mypy and the suite with its coverage floor
 	$(PY) -m pytest --cov --cov-report=term:skip-covered
 
 lint: $(INSTALLED)  ## ruff (lint + format check) and the import contracts
@@ -67,9 +67,14 @@ $(INSTALLED): requirements/dev.txt requirements/runtime.txt
 
 # Re-extract translatable strings and recompile the catalogs (the .mo files are committed) of
 # every installed app under apps/, in every language of LANGUAGES (manage.py messages).
-messages: $(INSTALLED)  ## Re-extract and compile the translation catalogs of every app under apps/
-	command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
+messages: $(INSTALLED) gettext-deps  ## Re-extract and compile the translation catalogs of every app under apps/
 	$(PY) manage.py messages
+
+# GNU gettext: make messages extracts with it, and the suite checks that the catalogs hold
+# what the code marks today (apps/core/tests/test_translations.py).
+gettext-deps:  ## Install GNU gettext (xgettext, msgmerge, msgfmt) if it is missing
+	@command -v xgettext >/dev/null && command -v msgmerge >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext)
 
 # Re-resolve the lock files from pyproject.toml (needs the package index).
 lock:  ## Re-resolve requirements/*.txt from pyproject.toml (needs the package index)
