@@ -332,3 +332,21 @@ def test_each_stages_environment_boots_and_passes_check_deploy(stage, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     assert "System check identified no issues" in result.stdout + result.stderr
+
+
+def test_static_files_come_the_way_the_package_ships_them(tmp_path, settings):
+    stage = codedir.Stage("dev", "amphibian-dev", 512, 30, "us-east-1", {})
+    settings.AWS_ENDPOINT_URL = "http://127.0.0.1:4566"
+    # A source copy, or a zip built for S3 static files: the bucket behind the "CDN".
+    assert environment.static_variables(stage, tmp_path, "v2") == {
+        "DJANGO_STATIC_STORAGE": "s3",
+        "STATIC_CDN_DOMAIN": f"127.0.0.1:4566/{settings.STATIC_BUCKET}",
+        "STATIC_CDN_PROTOCOL": "http:",
+    }
+    # A zip that carries its files (built with DJANGO_STATIC_STORAGE=whitenoise).
+    (tmp_path / "var" / "staticfiles").mkdir(parents=True)
+    assert environment.static_variables(stage, tmp_path, "v2") == {
+        "DJANGO_STATIC_STORAGE": "whitenoise",
+        "DJANGO_STATIC_URL": "/dev/static/",
+    }
+    assert environment.static_variables(stage, tmp_path, "url")["DJANGO_STATIC_URL"] == "/static/"
