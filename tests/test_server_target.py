@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 
 from deploy.tools.harness.browser import HOST, Browser
-from deploy.tools.harness.loopback import free_port, listening
+from deploy.tools.harness.loopback import free_port, free_ports, listening
 from deploy.tools.harness.postgres import PostgresDatabase
 from deploy.tools.harness.processes import ROOT, run_python, subprocess_env
 from deploy.tools.harness.server import Gunicorn, prepare, server_env, wait_for_health
@@ -77,7 +77,7 @@ def nginx(gunicorn, tmp_path_factory):
     require(shutil.which("nginx"), "nginx", "make server-deps (apt-get install nginx)")
     require(shutil.which("openssl"), "openssl", "apt-get install openssl")
     tmp = tmp_path_factory.mktemp("nginx")
-    http_port, https_port = free_port(), free_port()
+    http_port, https_port = free_ports(2)
     config = nginx_config(tmp, gunicorn.port, http_port, https_port)
     check = subprocess.run(
         [shutil.which("nginx"), "-t", "-c", str(config)],

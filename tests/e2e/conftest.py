@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from deploy.tools.harness.localstack import LocalAWSProcess, stack_env
-from deploy.tools.harness.loopback import free_port
+from deploy.tools.harness.loopback import free_ports
 from deploy.tools.harness.postgres import PostgresDatabase
 from deploy.tools.harness.processes import (
     ROOT,
@@ -106,15 +106,17 @@ class Site:
 @pytest.fixture(scope="session")
 def e2e_ports():
     """The ports of every target's origin, known before the stack's CORS is provisioned."""
-    return {target: free_port() for target in TARGETS}
+    # One more for the server target's plain-HTTP nginx listener, all distinct.
+    ports = free_ports(len(TARGETS) + 1)
+    return {**dict(zip(TARGETS, ports, strict=False)), "server-http": ports[-1]}
 
 
 @pytest.fixture(scope="session")
 def e2e_stack(e2e_ports, tmp_path_factory):
     # nginx terminates TLS for the server target; the others are plain HTTP on loopback.
     origins = [
-        f"{'https' if target == 'server' else 'http'}://127.0.0.1:{port}"
-        for target, port in e2e_ports.items()
+        f"{'https' if target == 'server' else 'http'}://127.0.0.1:{e2e_ports[target]}"
+        for target in TARGETS
     ]
     stack = LocalAWSProcess(tmp_path_factory.mktemp("e2e-localaws"), origins=origins).start()
     stack.outputs = json.loads((stack.state_dir / "outputs.json").read_text())
@@ -217,7 +219,8 @@ def server_target(name, port, stack, tmp, fixture):
         start(cleanup, command, subprocess_env(**env), tmp / "worker.log")
         nginx_dir = tmp / "nginx"
         nginx_dir.mkdir()
-        config = nginx_config(nginx_dir, gunicorn.port, free_port(), port, server_name="127.0.0.1")
+        http_port = fixture("e2e_ports")["server-http"]
+        config = nginx_config(nginx_dir, gunicorn.port, http_port, port, server_name="127.0.0.1")
         snippet = nginx_dir / "amphibian-proxy.conf"
         proxy = snippet.read_text()
         assert "proxy_set_header Host $host;" in proxy

@@ -13,6 +13,19 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def free_ports(count):
+    """``count`` distinct free ports: held open together while the OS picks them, since two
+    ``free_port()`` calls in a row may well get the same one back."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def listening(host, port):
     """Whether ``host:port`` accepts a TCP connection within a second."""
     try:
