@@ -7,14 +7,14 @@ import sys
 from django.core.management import get_commands
 
 from deploy.tools.harness.browser import Browser
-from deploy.tools.harness.loopback import LoopbackServer, QuietHandler, free_port
+from deploy.tools.harness.loopback import LoopbackServer, QuietHandler, free_ports
 from deploy.tools.harness.processes import ROOT, stop_process, subprocess_env
 from deploy.tools.harness.server import wait_for_health
 from deploy.tools.management.commands.runserver import local_stack_warning
 
 
 def test_runserver_warns_that_the_stack_is_down_and_logs_each_request_once(tmp_path):
-    port, stack_port = free_port(), free_port()  # nothing listens on the stack's port
+    port, stack_port = free_ports(2)  # nothing listens on the stack's port
     env = subprocess_env(
         DJANGO_DEPLOY_TARGET="local",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
