@@ -177,3 +177,100 @@ def test_settings_import_loads_no_boto3_without_a_path():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+SHOW_DATABASE = (
+    "import json; from django.conf import settings; "
+    "db = settings.DATABASES['default']; "
+    "print(json.dumps({key: db[key] for key in ('USER', 'PASSWORD', 'HOST', 'PORT', 'NAME')} "
+    "| {'sslmode': db['OPTIONS'].get('sslmode'), 'SECRET_KEY': settings.SECRET_KEY}))"
+)
+# RDS's managed master secret holds the username and password only (ManageMasterUserPassword).
+MASTER_SECRET = {"username": "amphibian_admin", "password": "p@ss/w:rd#1"}
+
+
+@pytest.fixture
+def database_secret(local_aws):
+    return aws.client("secretsmanager").create_secret(
+        Name=f"rds!db-{uuid.uuid4()}", SecretString=json.dumps(MASTER_SECRET)
+    )["ARN"]
+
+
+def database_env(secret_arn, **extra):
+    return {
+        "DATABASE_SECRET_ARN": secret_arn,
+        "DATABASE_HOST": "amphibian-prod.proxy-abc.us-east-1.rds.amazonaws.com",
+        "DATABASE_PORT": "5432",
+        "DATABASE_NAME": "amphibian",
+        **extra,
+    }
+
+
+def test_database_url_is_built_from_the_rds_master_secret(local_aws, database_secret):
+    # Only the secret key in SSM: DATABASE_URL is not asked of the parameter store.
+    path = f"/amphibian/test-{uuid.uuid4().hex[:8]}/secrets"
+    aws.client("ssm").put_parameter(
+        Name=f"{path}/DJANGO_SECRET_KEY", Value=SECRET_KEY, Type="SecureString"
+    )
+    result = server_process(
+        SHOW_DATABASE,
+        AWS_ENDPOINT_URL=local_aws.url,
+        SECRETS_SSM_PATH=path,
+        **database_env(database_secret),
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "USER": "amphibian_admin",
+        "PASSWORD": "p@ss/w:rd#1",
+        "HOST": "amphibian-prod.proxy-abc.us-east-1.rds.amazonaws.com",
+        "PORT": 5432,
+        "NAME": "amphibian",
+        # RDS Proxy requires TLS; DATABASE_SSLMODE overrides it.
+        "sslmode": "require",
+        "SECRET_KEY": SECRET_KEY,
+    }
+
+
+def test_database_secret_needs_the_host_and_name(local_aws, database_secret):
+    result = server_process(
+        SHOW_DATABASE,
+        AWS_ENDPOINT_URL=local_aws.url,
+        DJANGO_SECRET_KEY=SECRET_KEY,
+        **database_env(database_secret, DATABASE_HOST="", DATABASE_NAME=""),
+    )
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "DATABASE_SECRET_ARN is set but DATABASE_HOST, DATABASE_NAME is not" in last_line
+
+
+@pytest.mark.parametrize(
+    "secret_string", [None, "not json", json.dumps({"username": "only-a-name"})]
+)
+def test_unreadable_database_secret_fails_start_up_naming_it(local_aws, secret_string):
+    secretsmanager = aws.client("secretsmanager")
+    name = f"rds!db-{uuid.uuid4()}"
+    arn = (
+        secretsmanager.create_secret(Name=name, SecretString=secret_string)["ARN"]
+        if secret_string
+        else f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}"
+    )
+    result = server_process(
+        SHOW_DATABASE,
+        AWS_ENDPOINT_URL=local_aws.url,
+        DJANGO_SECRET_KEY=SECRET_KEY,
+        **database_env(arn),
+    )
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert f"Could not read the database credentials from secret {arn}" in last_line
+
+
+def test_an_explicit_database_url_wins_over_the_secret(local_aws):
+    environ = {
+        "DATABASE_URL": DATABASE_URL,
+        # Never read: the URL is given.
+        "DATABASE_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }
+    assert secrets.load_into_environ(environ) == []
+    assert environ["DATABASE_URL"] == DATABASE_URL

@@ -1,4 +1,5 @@
-"""Secrets from SSM Parameter Store, loaded once at start-up into the environment.
+"""Secrets from SSM Parameter Store and Secrets Manager, loaded once at start-up into the
+environment.
 
 The deployed settings (``server``, ``lambda``) call ``load_into_environ()`` before anything
 reads the environment. With ``SECRETS_SSM_PATH`` unset it does nothing: the variables come
@@ -8,22 +9,34 @@ each name in ``SECRETS_SSM_NAMES`` is read from the SecureString parameter
 replace the environment's, so ``env.require()`` and every ``env.get()`` in the settings see
 them. A parameter path that cannot be read stops start-up with an error naming it.
 
+The database's credentials are RDS's own: the stack's instance keeps its master password in
+Secrets Manager (``ManageMasterUserPassword``; RDS generates and rotates it), so it is never a
+parameter, an SSM value or a variable. With ``DATABASE_SECRET_ARN`` set (and no
+``DATABASE_URL``), ``DATABASE_URL`` is built at start-up from that secret's username and password
+and the non-secret ``DATABASE_HOST`` (the instance, or RDS Proxy for Lambda), ``DATABASE_PORT``,
+``DATABASE_NAME`` and ``DATABASE_SSLMODE`` (default ``require``: RDS Proxy refuses plain TCP), in
+one ``GetSecretValue`` call; ``DATABASE_URL`` then leaves the default SSM names.
+
 This runs while settings are being imported, so it lives with them: it cannot use
 ``django.conf.settings`` or ``apps.core.aws.client`` (which read them), and builds its one
 client from the same environment variables, parsed by the same ``env`` functions.
 """
 
+import json
 import os
+from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
 
 from . import env
 
 DEFAULT_NAMES = ("DJANGO_SECRET_KEY", "DATABASE_URL")
+# What the database's variables are built from when DATABASE_SECRET_ARN is set.
+DATABASE_VARIABLES = ("DATABASE_HOST", "DATABASE_NAME")
 # GetParameters takes at most 10 names: more would need a second call.
 MAX_NAMES = 10
 
-_loaded: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+_loaded: dict[tuple, dict] = {}
 
 
 def parameter_names(path, names):
@@ -52,23 +65,58 @@ def load(path, names=DEFAULT_NAMES, *, environ=os.environ, session=None):
 
 
 def load_into_environ(environ=os.environ):
-    """Load the secrets when ``SECRETS_SSM_PATH`` is set, into ``environ``; returns their names.
+    """Load the secrets into ``environ``: the SSM ones when ``SECRETS_SSM_PATH`` is set, and
+    ``DATABASE_URL`` from ``DATABASE_SECRET_ARN`` when that is set; returns the names loaded.
 
     Call it at the top of a deployed target's settings, before ``from .base import *``.
     """
+    loaded = []
+    from_secret = bool(env.get("DATABASE_SECRET_ARN", environ=environ)) and not env.get(
+        "DATABASE_URL", environ=environ
+    )
     path = env.get("SECRETS_SSM_PATH", environ=environ)
-    if not path:
-        return []
-    names = env.as_list("SECRETS_SSM_NAMES", DEFAULT_NAMES, environ=environ)
-    values = load(path, names, environ=environ)
-    environ.update(values)
-    return sorted(values)
+    if path:
+        defaults = tuple(
+            name for name in DEFAULT_NAMES if not (from_secret and name == "DATABASE_URL")
+        )
+        names = env.as_list("SECRETS_SSM_NAMES", defaults, environ=environ)
+        values = load(path, names, environ=environ)
+        environ.update(values)
+        loaded += values
+    if from_secret and not env.get("DATABASE_URL", environ=environ):
+        environ["DATABASE_URL"] = database_url(environ)
+        loaded.append("DATABASE_URL")
+    return sorted(loaded)
 
 
-def _fetch(path, names, environ, session):
-    # boto3 only here: a process without SECRETS_SSM_PATH never imports it for secrets.
+def database_url(environ=os.environ, *, session=None):
+    """``DATABASE_URL`` from the RDS master secret ``DATABASE_SECRET_ARN`` and the database's
+    non-secret variables (see the module docstring). Cached like ``load``."""
+    arn = env.get("DATABASE_SECRET_ARN", environ=environ)
+    missing = [name for name in DATABASE_VARIABLES if not env.get(name, environ=environ)]
+    if missing:
+        raise ImproperlyConfigured(
+            f"DATABASE_SECRET_ARN is set but {', '.join(missing)} is not: the stack's outputs "
+            "name them (manage.py stackenv)."
+        )
+    key = ("secretsmanager", arn)
+    if key not in _loaded:
+        _loaded[key] = _fetch_secret(arn, environ, session)
+    credentials = _loaded[key]
+    host = env.get("DATABASE_HOST", environ=environ)
+    port = env.get("DATABASE_PORT", environ=environ) or credentials.get("port") or 5432
+    name = env.get("DATABASE_NAME", environ=environ)
+    sslmode = env.get("DATABASE_SSLMODE", "require", environ=environ)
+    user, password = (
+        quote(str(credentials[field]), safe="") for field in ("username", "password")
+    )
+    return f"postgres://{user}:{password}@{host}:{port}/{quote(name)}?sslmode={quote(sslmode)}"
+
+
+def _client(service, environ, session):
+    """A client for ``service`` from the environment alone (settings are not ready yet)."""
+    # boto3 only here: a process that loads no secret never imports it for secrets.
     import boto3.session
-    from botocore.exceptions import BotoCoreError, ClientError
 
     from apps.core.aws import botocore_config
 
@@ -76,22 +124,46 @@ def _fetch(path, names, environ, session):
     region = env.get("AWS_REGION", environ=environ) or env.get(
         "AWS_DEFAULT_REGION", environ=environ
     )
-    endpoint = env.get("AWS_ENDPOINT_URL_SSM", environ=environ) or env.get(
+    suffix = service.upper().replace("-", "_")
+    endpoint = env.get(f"AWS_ENDPOINT_URL_{suffix}", environ=environ) or env.get(
         "AWS_ENDPOINT_URL", environ=environ
     )
+    return session.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        config=botocore_config(
+            service,
+            region=region,
+            connect_timeout=env.as_float("AWS_CONNECT_TIMEOUT", 2.0, environ=environ),
+            read_timeout=env.as_float("AWS_READ_TIMEOUT", 5.0, environ=environ),
+            max_attempts=env.as_int("AWS_MAX_ATTEMPTS", 3, environ=environ),
+        ),
+    )
+
+
+def _fetch_secret(arn, environ, session):
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
-        client = session.client(
-            "ssm",
-            region_name=region,
-            endpoint_url=endpoint,
-            config=botocore_config(
-                "ssm",
-                region=region,
-                connect_timeout=env.as_float("AWS_CONNECT_TIMEOUT", 2.0, environ=environ),
-                read_timeout=env.as_float("AWS_READ_TIMEOUT", 5.0, environ=environ),
-                max_attempts=env.as_int("AWS_MAX_ATTEMPTS", 3, environ=environ),
-            ),
-        )
+        secret = _client("secretsmanager", environ, session).get_secret_value(SecretId=arn)
+        credentials = json.loads(secret["SecretString"])
+        if not all(isinstance(credentials.get(field), str) for field in ("username", "password")):
+            raise ValueError("it holds no username and password")
+    except (BotoCoreError, ClientError, KeyError, TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(
+            f"Could not read the database credentials from secret {arn} "
+            f"({type(exc).__name__}: {exc}). Check DATABASE_SECRET_ARN, AWS_REGION and that the "
+            "role may call secretsmanager:GetSecretValue on it."
+        ) from exc
+    return credentials
+
+
+def _fetch(path, names, environ, session):
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = _client("ssm", environ, session)
         response = client.get_parameters(Names=parameter_names(path, names), WithDecryption=True)
     except (BotoCoreError, ClientError) as exc:
         raise ImproperlyConfigured(

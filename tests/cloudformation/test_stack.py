@@ -17,7 +17,12 @@ from deploy.tools.harness.browser import Browser
 from deploy.tools.harness.postgres import PostgresDatabase
 from deploy.tools.harness.processes import ROOT
 from deploy.tools.harness.server import Gunicorn
-from deploy.tools.management.commands.stackenv import LAMBDA_RESERVED
+from deploy.tools.management.commands.stackenv import (
+    LAMBDA_RESERVED,
+    environment_from_outputs,
+    write_zappa_stage,
+    zappa_stage_settings,
+)
 
 
 def test_data_part_creates_every_table_and_bucket(deployed_stack):
@@ -52,6 +57,46 @@ def test_stackenv_env_file_from_the_stack(deployed_stack):
     assert "UserPoolId" in err and "COGNITO_USER_POOL_ID" not in variables
 
 
+# What a full stack's outputs add for the function (deploy/aws/amphibian.yaml).
+FUNCTION_OUTPUTS = {
+    "FunctionRoleArn": "arn:aws:iam::123456789012:role/amphibian-prod-FunctionRole-X",
+    "PrivateSubnetIds": "subnet-a,subnet-b",
+    "FunctionSecurityGroupId": "sg-function",
+    "ReservedConcurrency": "50",
+    "DatabaseEndpoint": "db.abc.us-east-1.rds.amazonaws.com",
+    "DatabaseProxyEndpoint": "amphibian-prod.proxy-abc.us-east-1.rds.amazonaws.com",
+}
+
+
+def test_the_function_reaches_the_database_through_the_proxy_and_servers_directly():
+    lambda_env, _ = environment_from_outputs(FUNCTION_OUTPUTS, "zappa")
+    server_env, _ = environment_from_outputs(FUNCTION_OUTPUTS, "env")
+    assert lambda_env["DATABASE_HOST"] == FUNCTION_OUTPUTS["DatabaseProxyEndpoint"]
+    assert server_env["DATABASE_HOST"] == FUNCTION_OUTPUTS["DatabaseEndpoint"]
+
+
+def test_stack_outputs_set_the_stages_role_network_and_concurrency(tmp_path):
+    path = tmp_path / "zappa_settings.json"
+    shutil.copy(ROOT / "zappa_settings.json", path)
+    stage_settings, missing = zappa_stage_settings(FUNCTION_OUTPUTS)
+    assert missing == []
+    assert write_zappa_stage(path, "prod", {"SESSIONS_TABLE": "t"}, stage_settings)
+    prod = json.loads(path.read_text())["prod"]
+    assert prod["manage_roles"] is False
+    assert prod["role_arn"] == FUNCTION_OUTPUTS["FunctionRoleArn"]
+    assert prod["vpc_config"] == {
+        "SubnetIds": ["subnet-a", "subnet-b"],
+        "SecurityGroupIds": ["sg-function"],
+    }
+    assert prod["lambda_concurrency"] == 50
+    # The same outputs again change nothing (a second deploy reports no change).
+    before = path.read_bytes()
+    assert not write_zappa_stage(path, "prod", {"SESSIONS_TABLE": "t"}, stage_settings)
+    assert path.read_bytes() == before
+    # Without the network and role outputs (the data part alone), Zappa's defaults stand.
+    assert zappa_stage_settings({"PrivateSubnetIds": "subnet-a"})[0] == {}
+
+
 def test_stackenv_writes_only_the_stages_environment(deployed_stack, tmp_path):
     path = tmp_path / "zappa_settings.json"
     shutil.copy(ROOT / "zappa_settings.json", path)
@@ -67,7 +112,7 @@ def test_stackenv_writes_only_the_stages_environment(deployed_stack, tmp_path):
         *("--write", "--zappa-settings", str(path)),
     )
     after = json.loads(path.read_text())
-    variables = json.loads(printed)
+    variables = json.loads(printed)["aws_environment_variables"]
     assert variables["DJANGO_DEPLOY_TARGET"] == "lambda"
     assert not LAMBDA_RESERVED & set(variables)
     expected = {**before["dev"]["aws_environment_variables"], **variables}

@@ -8,7 +8,9 @@
 ``--stack`` reads the outputs through ``apps.core.aws`` with the current settings' endpoint and
 credentials (the local target's point at the local stack); ``--outputs`` takes the JSON of
 ``aws cloudformation describe-stacks`` instead, which is what ``make deploy-infra`` uses.
-Only names and ids come from the stack; secrets stay in SSM (SECRETS_SSM_PATH points there).
+Only names and ids come from the stack; secrets stay in SSM (SECRETS_SSM_PATH points there) and
+the database's password in RDS's own secret (DATABASE_SECRET_ARN). For Zappa the stack also decides
+the stage's role, VPC and reserved concurrency (``ZAPPA_OUTPUTS``).
 """
 
 import json
@@ -42,7 +44,26 @@ STACK_OUTPUTS = {
     "AppClientId": [("COGNITO_APP_CLIENT_ID", "{}")],
     "CognitoDomain": [("COGNITO_DOMAIN", "{}")],
     "SecretsParameterPath": [("SECRETS_SSM_PATH", "{}")],
+    # The password stays in RDS's own secret; the settings build DATABASE_URL from it.
+    "DatabaseSecretArn": [("DATABASE_SECRET_ARN", "{}")],
+    "DatabasePort": [("DATABASE_PORT", "{}")],
+    "DatabaseName": [("DATABASE_NAME", "{}")],
+    "FailedInvocationsQueueUrl": [("TASKS_FAILED_QUEUE_URL", "{}")],
 }
+# Where each target reaches the database: servers keep pooled connections to the instance,
+# the function goes through RDS Proxy (one connection per instance would exhaust it).
+TARGET_OUTPUTS = {
+    "env": {"DatabaseEndpoint": [("DATABASE_HOST", "{}")]},
+    "zappa": {"DatabaseProxyEndpoint": [("DATABASE_HOST", "{}")]},
+}
+# Stack outputs that become a Zappa stage's own settings rather than variables: the role the
+# stack made (Zappa then creates none), the VPC the function runs in, its reserved concurrency.
+ZAPPA_OUTPUTS = (
+    "FunctionRoleArn",
+    "PrivateSubnetIds",
+    "FunctionSecurityGroupId",
+    "ReservedConcurrency",
+)
 
 # What each format adds besides the outputs.
 TARGET_ENV = {
@@ -78,7 +99,7 @@ def environment_from_outputs(outputs, target_format):
     """The variables for ``target_format`` (``env`` or ``zappa``) and the outputs not found."""
     variables = dict(TARGET_ENV[target_format])
     missing = []
-    for output, targets in STACK_OUTPUTS.items():
+    for output, targets in {**STACK_OUTPUTS, **TARGET_OUTPUTS[target_format]}.items():
         if output not in outputs:
             missing.append(output)
             continue
@@ -89,22 +110,50 @@ def environment_from_outputs(outputs, target_format):
     return variables, missing
 
 
-def write_zappa_stage(path, stage, variables):
-    """Merge ``variables`` into the stage's ``aws_environment_variables``; nothing else changes.
+def zappa_stage_settings(outputs):
+    """The Zappa stage settings the stack decides, and the outputs they need that are missing.
+
+    Nothing is returned unless every one of ``ZAPPA_OUTPUTS`` is there: a stack without its
+    network or role (the data part alone) leaves Zappa's own defaults in place.
+    """
+    missing = [name for name in ZAPPA_OUTPUTS if name not in outputs]
+    if missing:
+        return {}, missing
+    return {
+        "manage_roles": False,
+        "role_arn": outputs["FunctionRoleArn"],
+        "vpc_config": {
+            "SubnetIds": outputs["PrivateSubnetIds"].split(","),
+            "SecurityGroupIds": [outputs["FunctionSecurityGroupId"]],
+        },
+        "lambda_concurrency": int(outputs["ReservedConcurrency"]),
+    }, []
+
+
+def write_zappa_stage(path, stage, variables, stage_settings=None):
+    """Merge ``variables`` into the stage's ``aws_environment_variables`` and set
+    ``stage_settings`` (``zappa_stage_settings``); nothing else changes. Returns whether the
+    file changed.
 
     Read-modify-write of the whole file, replaced atomically, so other stages, events and
     keys written by other tools (``manage.py schedules --write``) are kept as they are.
     """
     path = Path(path)
-    document = json.loads(path.read_text())
+    text = path.read_text()
+    document = json.loads(text)
     if stage not in document:
         raise CommandError(f"{path} has no stage {stage!r}; stages: {', '.join(document)}.")
     document[stage].setdefault("aws_environment_variables", {}).update(variables)
+    document[stage].update(stage_settings or {})
+    new_text = json.dumps(document, indent=4) + "\n"
+    if new_text == text:
+        return False
     with tempfile.NamedTemporaryFile(
         "w", dir=path.parent, prefix=f".{path.name}.", delete=False
     ) as handle:
-        handle.write(json.dumps(document, indent=4) + "\n")
+        handle.write(new_text)
     os.replace(handle.name, path)
+    return True
 
 
 class Command(BaseCommand):
@@ -153,6 +202,10 @@ class Command(BaseCommand):
             found = outputs_from_describe_stacks(text)
             stack = outputs
         variables, missing = environment_from_outputs(found, target_format)
+        stage_settings = {}
+        if target_format == "zappa":
+            stage_settings, missing_settings = zappa_stage_settings(found)
+            missing += missing_settings
         if missing:
             self.stderr.write(f"Not in the outputs of {stack}: {', '.join(missing)}")
         if any("\n" in value for value in variables.values()):
@@ -160,7 +213,9 @@ class Command(BaseCommand):
         if target_format == "env":
             self.stdout.write("".join(f"{name}={value}\n" for name, value in variables.items()))
         elif write:
-            write_zappa_stage(zappa_settings, stage, variables)
-            self.stderr.write(f"Updated {stage}.aws_environment_variables in {zappa_settings}")
+            changed = write_zappa_stage(zappa_settings, stage, variables, stage_settings)
+            state = "Updated" if changed else "No change to"
+            self.stderr.write(f"{state} stage {stage} in {zappa_settings}")
         else:
-            self.stdout.write(json.dumps(variables, indent=4))
+            document = {"aws_environment_variables": variables, **stage_settings}
+            self.stdout.write(json.dumps(document, indent=4))
