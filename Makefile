@@ -130,28 +130,27 @@ test-package: $(INSTALLED) package-deps  ## Build the package and serve it throu
 collectstatic: $(INSTALLED)  ## Upload hashed static files to the stage's STATIC_BUCKET (lambda target)
 	DJANGO_DEPLOY_TARGET=lambda DJANGO_STATIC_STORAGE=s3 $(PY) manage.py collectstatic --noinput
 
-# --- Infrastructure (deploy/aws) ----------------------------------------------------------
-# The shared AWS resources of one stage as a CloudFormation stack, then its outputs as the
-# stage's Zappa environment. Needs the AWS CLI and credentials; never run by the tests.
-#   make deploy-infra STAGE=prod DOMAIN=app.example.com ORIGIN=api.example.com \
-#     CERT_ARN=arn:aws:acm:us-east-1:...:certificate/... COGNITO_PREFIX=amphibian-prod \
-#     PARAMS="EnableEcs=true ContainerImage=... VpcId=... SubnetIds=a,b AlbCertificateArn=..."
-# Fill deploy/ec2/cloud-init.yaml's placeholders first if you use EnableEc2=true.
-STACK ?= amphibian-$(STAGE)
-.PHONY: deploy-infra
+# --- Deploy to an AWS account (deploy/tools/deploy) ----------------------------------------
+# The credentials and region of the standard chain (AWS_PROFILE...). The stage's choices are
+# deploy/aws/parameters/$(STAGE).json (domain, certificate, ...), its Lambda settings
+# zappa_settings.json. Each step compares, then acts only on a difference: a second run
+# changes nothing. README.md, "Deploy to your AWS account".
+.PHONY: deploy deploy-plan deploy-server test-deploy
 
-deploy-infra: $(INSTALLED)  ## Deploy deploy/aws's CloudFormation stack for STAGE, write its Zappa environment
-	@test -n "$(DOMAIN)" -a -n "$(ORIGIN)" -a -n "$(CERT_ARN)" -a -n "$(COGNITO_PREFIX)" || \
-		{ echo "usage: make deploy-infra STAGE=$(STAGE) DOMAIN=... ORIGIN=... CERT_ARN=... COGNITO_PREFIX=... [PARAMS=...]"; exit 2; }
-	aws cloudformation deploy --stack-name $(STACK) --template-file deploy/aws/amphibian.yaml \
-		--capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-		--parameter-overrides Stage=$(STAGE) AppDomain=$(DOMAIN) AppOriginDomain=$(ORIGIN) \
-		CertificateArn=$(CERT_ARN) CognitoDomainPrefix=$(COGNITO_PREFIX) \
-		CallbackUrls=https://$(DOMAIN)/accounts/callback/ LogoutUrls=https://$(DOMAIN)/ \
-		Ec2UserData=$$(base64 -w0 deploy/ec2/cloud-init.yaml) $(PARAMS)
-	aws cloudformation describe-stacks --stack-name $(STACK) --output json | \
-		$(PY) manage.py stackenv --outputs - --format zappa --stage $(STAGE) --write
-	@echo "Secrets: aws ssm put-parameter --type SecureString --name /amphibian/$(STAGE)/secrets/DJANGO_SECRET_KEY (and DATABASE_URL)"
+deploy: $(INSTALLED) package-deps  ## Deploy STAGE's Lambda world: stack, secrets check, static, package, Zappa, migrate, smoke
+	$(PY) manage.py deploy $(STAGE)
+
+deploy-plan: $(INSTALLED)  ## What make deploy STAGE=... would change (WORLD=server for the servers); changes nothing
+	$(PY) manage.py deploy $(STAGE) --plan --world $(or $(WORLD),lambda)
+
+deploy-server: $(INSTALLED) server-deps  ## Deploy STAGE's server world: stack, image to ECR, ECS service, migrate task, smoke
+	$(PY) manage.py deploy $(STAGE) --world server
+
+# The whole deploy rehearsed offline against an emulated AWS account (moto on loopback,
+# deploy/tools/rehearsal), then the e2e scenario on the deployed zip ("deployed" target).
+test-deploy: $(INSTALLED) server-deps package-deps  ## Rehearse make deploy against an emulated AWS account, then e2e on what it deployed (slow)
+	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(PY) -m pytest -m deploy tests/deploy/test_rehearsal.py tests/deploy/test_rehearsal_server.py tests/e2e tests/deploy/test_least_privilege.py
 
 # Package size, cold start (local Lambda) and warm handler overhead, ours vs a stock Zappa
 # package, apig-wsgi and Zappa's handler; writes bench/results/lambda.json (~5 minutes).
@@ -167,7 +166,7 @@ bench-lambda: $(INSTALLED)  ## Package size, cold start and warm overhead vs sto
 # (the built package behind the local API Gateway). Screenshots: var/e2e/<target>/.
 e2e: $(INSTALLED) server-deps package-deps  ## The browser suite (Playwright + Chromium) on all five targets (slow)
 	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium)
-	$(PY) -m pytest -m e2e tests/e2e
+	$(PY) -m pytest -m 'e2e and not deploy' tests/e2e
 
 # --- Benchmarks (bench/README.md) ---------------------------------------------------------
 # Every benchmark, one at a time (they measure; never in parallel), then the table in

@@ -7,6 +7,7 @@ which the benchmarks share.
 """
 
 import os
+import shutil
 import signal
 
 import pytest
@@ -109,3 +110,25 @@ def podman(tmp_path_factory):
 def container_image(podman, tmp_path_factory):
     """deploy/container's image, built once per session."""
     return podman.build_image(tmp_path_factory.mktemp("rootfs"))
+
+
+@pytest.fixture(scope="session")
+def rehearsal(tmp_path_factory):
+    """The deploy rehearsal (tests/support/rehearsal.py): an emulated account, a copy of this
+    tree, and `make deploy STAGE=prod` run in it until it has deployed. Session-wide: the
+    deploy tests and the e2e suite's "deployed" target share one deployment."""
+    from tests.support.rehearsal import Rehearsal, ensure_secret_key, prepare_stage
+
+    require(shutil.which("make"), "make", "apt-get install make")
+    run = Rehearsal(tmp_path_factory.mktemp("rehearsal")).start()
+    try:
+        prepare_stage(run, "prod")
+        # The first deploy stops where the README says: the secret key is the user's to set.
+        run.first = run.make("deploy", STAGE="prod")
+        assert run.first.returncode != 0, run.first.stdout
+        ensure_secret_key(run, "prod")
+        run.deployed = run.make("deploy", STAGE="prod")
+        assert run.deployed.returncode == 0, run.logs[-1].read_text()[-6000:]
+        yield run
+    finally:
+        run.stop()

@@ -13,10 +13,11 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 
-from deploy.tools.costs import model
+from deploy.tools.costs import idle, model, report
 from deploy.tools.costs.prices import DEFAULT_PRICES, PricesError, load_prices
 from deploy.tools.costs.report import volume
 from deploy.tools.harness.processes import ROOT, run_python, subprocess_env
+from tests.support.cloudformation import load_parameters, load_template
 
 PRICES = {
     "as_of": "2030-01-01",
@@ -59,6 +60,27 @@ PRICES = {
         "x86_64": {"usd_per_vcpu_hour": 0.04, "usd_per_gb_hour": 0.005},
         "arm64": {"usd_per_vcpu_hour": 0.03, "usd_per_gb_hour": 0.004},
     },
+    "rds": {
+        "instances": {
+            "db.t4g.micro": {"vcpu": 2, "usd_per_hour": 0.02},
+            "db.large": {"vcpu": 4, "usd_per_hour": 0.1},
+            "db.tiny": {"vcpu": 1, "usd_per_hour": 0.01},
+        },
+        "gp3_usd_per_gb_month": 0.1,
+        "proxy_usd_per_vcpu_hour": 0.01,
+        "proxy_min_vcpus": 2,
+    },
+    "vpc": {
+        "nat_gateway_usd_per_hour": 0.05,
+        "nat_gateway_usd_per_gb": 0.05,
+        "interface_endpoint_usd_per_hour": 0.01,
+        "interface_endpoint_usd_per_gb": 0.01,
+        "public_ipv4_usd_per_hour": 0.005,
+    },
+    "waf": {"web_acl_usd_per_month": 5, "rule_usd_per_month": 1, "usd_per_million_requests": 0.6},
+    "cloudwatch": {"alarm_usd_per_metric_month": 0.1, "dashboard_usd_per_month": 3},
+    "secrets_manager": {"secret_usd_per_month": 0.4},
+    "kms": {"key_usd_per_month": 1},
 }
 MONTH = model.SECONDS_PER_MONTH  # requests a month at 1 request/s
 
@@ -241,6 +263,10 @@ def test_the_committed_price_file_is_complete_and_dated():
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", prices["as_of"])
     assert all(source.startswith("https://aws.amazon.com/") for source in prices["sources"])
     assert {"t4g.small", "m7g.large", "m7i.large"} <= set(prices["ec2"]["instances"])
+    # The template's default database class and instance type have prices.
+    parameters = load_template()["Parameters"]
+    assert parameters["DatabaseInstanceClass"]["Default"] in prices["rds"]["instances"]
+    assert parameters["Ec2InstanceType"]["Default"] in prices["ec2"]["instances"]
 
 
 def write_prices(path, prices):
@@ -264,6 +290,12 @@ def write_prices(path, prices):
             r"up_to must increase",
         ),
         (lambda p: p["alb"].update(lcu_processed_gb_per_hour=0), r"must be > 0"),
+        (lambda p: p["rds"].pop("instances"), r"rds\.instances has no instance types"),
+        (
+            lambda p: p["rds"]["instances"]["db.t4g.micro"].pop("vcpu"),
+            r"db\.t4g\.micro\.vcpu is missing",
+        ),
+        (lambda p: p["vpc"].pop("public_ipv4_usd_per_hour"), r"vpc\.public_ipv4_usd_per_hour"),
     ],
 )
 def test_an_incomplete_price_file_is_named_on_load(tmp_path, damage, reason):
@@ -323,6 +355,18 @@ def test_command_writes_the_chart_and_the_table(tmp_path):
                 re.MULTILINE,
             )
     assert re.search(r"^  --server-rps +400 +flag$", text, re.MULTILINE)
+    # The idle section: each world's total at the choices of the stage (--stage, default
+    # prod: deploy/aws/parameters/prod.json).
+    stage = json.loads((ROOT / "deploy/aws/parameters/prod.json").read_text())
+    totals = [
+        report._usd(
+            sum(
+                idle.idle_costs(PRICES, world, idle.Infrastructure.from_parameters(stage)).values()
+            )
+        )
+        for world in idle.WORLDS
+    ]
+    assert re.search(rf"^  total +{totals[0]} +{totals[1]}$", text, re.MULTILINE), text
     assert re.search(r"^  --utilisation +0\.6 +default$", text, re.MULTILINE)
 
 
@@ -440,3 +484,182 @@ def test_the_command_does_not_import_matplotlib():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+# The idle infrastructure (deploy/tools/costs/idle.py), with the round prices above.
+HOURS = model.HOURS_PER_MONTH
+
+
+def test_the_lambda_worlds_idle_cost_by_hand():
+    costs = idle.idle_costs(PRICES, "lambda", idle.Infrastructure())
+    assert costs == pytest.approx(
+        {
+            "database instance": 0.02 * HOURS,
+            "database storage": 20 * 0.1,
+            "database secret": 0.4,
+            # 2 vCPUs at 0.01 an hour.
+            "database proxy": 2 * 0.01 * HOURS,
+            "NAT gateway": 0.05 * HOURS,
+            "NAT public IPv4": 0.005 * HOURS,
+            "alarms": 12 * 0.1,
+            "dashboard": 3,
+            "alarm topic key": 1,
+        }
+    )
+
+
+def test_the_proxy_bills_at_least_two_vcpus_and_multi_az_doubles_the_database():
+    tiny = idle.idle_costs(PRICES, "lambda", idle.Infrastructure(database_class="db.tiny"))
+    assert tiny["database proxy"] == pytest.approx(2 * 0.01 * HOURS)
+    large = idle.Infrastructure(database_class="db.large", database_multi_az=True)
+    costs = idle.idle_costs(PRICES, "lambda", large)
+    assert costs["database proxy"] == pytest.approx(4 * 0.01 * HOURS)
+    assert costs["database instance"] == pytest.approx(2 * 0.1 * HOURS)
+    assert costs["database storage"] == pytest.approx(2 * 20 * 0.1)
+
+
+def test_the_server_world_pays_the_load_balancer_and_its_fleet_but_no_proxy():
+    fargate = idle.idle_costs(PRICES, "server", idle.Infrastructure())
+    assert "database proxy" not in fargate
+    assert fargate["load balancer"] == pytest.approx(0.02 * HOURS)
+    assert fargate["load balancer public IPv4"] == pytest.approx(2 * 0.005 * HOURS)
+    # Two tasks of 0.5 vCPU x 0.04 + 1 GB x 0.005 (x86_64).
+    assert fargate["Fargate tasks (2)"] == pytest.approx(2 * (0.5 * 0.04 + 0.005) * HOURS)
+    assert fargate["alarms"] == pytest.approx(11 * 0.1)
+    ec2 = idle.Infrastructure(server="t.small", server_count=3)
+    assert idle.idle_costs(PRICES, "server", ec2)["EC2 t.small (3)"] == pytest.approx(
+        3 * 0.02 * HOURS
+    )
+
+
+def test_endpoints_replace_the_nat_gateway_per_world_and_az():
+    endpoints = idle.Infrastructure(egress="endpoints")
+    lambda_costs = idle.idle_costs(PRICES, "lambda", endpoints)
+    assert "NAT gateway" not in lambda_costs
+    # ssm, secretsmanager, lambda in 2 AZs.
+    assert lambda_costs["interface endpoints"] == pytest.approx(3 * 2 * 0.01 * HOURS)
+    # ssm, secretsmanager, logs, ecr.api, ecr.dkr.
+    server = idle.idle_costs(PRICES, "server", endpoints)["interface endpoints"]
+    assert server == pytest.approx(5 * 2 * 0.01 * HOURS)
+
+
+def test_prod_adds_the_web_acl_and_a_rest_apis_alarms():
+    prod = idle.Infrastructure(waf=True, rest_api=True)
+    costs = idle.idle_costs(PRICES, "lambda", prod)
+    assert costs["web ACL"] == pytest.approx(5 + 4 * 1)
+    assert costs["alarms"] == pytest.approx((12 + 3) * 0.1)
+    # The REST API's alarms are the function world's.
+    assert idle.idle_costs(PRICES, "server", prod)["alarms"] == pytest.approx(11 * 0.1)
+
+
+@pytest.mark.parametrize(
+    ("world", "infrastructure", "reason"),
+    [
+        ("batch", idle.Infrastructure(), r"world must be one of"),
+        ("lambda", idle.Infrastructure(database_class="db.huge"), r"No price for the database"),
+        (
+            "server",
+            idle.Infrastructure(server="x9.mega"),
+            r"No price for the instance type 'x9\.mega'",
+        ),
+        (
+            "server",
+            idle.Infrastructure(server="t.small", egress="endpoints"),
+            r"EC2 instances need egress nat",
+        ),
+        (
+            "lambda",
+            idle.Infrastructure(egress="vpn"),
+            r"egress must be nat or endpoints",
+        ),
+    ],
+)
+def test_choices_without_a_price_are_refused_with_the_reason(world, infrastructure, reason):
+    with pytest.raises(idle.IdleCostError, match=reason):
+        idle.idle_costs(PRICES, world, infrastructure)
+
+
+def test_the_infrastructure_defaults_are_the_templates():
+    template = load_template()
+    parameters = template["Parameters"]
+    defaults = idle.Infrastructure()
+    assert defaults.database_class == parameters["DatabaseInstanceClass"]["Default"]
+    assert str(defaults.database_multi_az).lower() == parameters["DatabaseMultiAz"]["Default"]
+    assert defaults.egress == parameters["PrivateEgress"]["Default"]
+    assert defaults.server_count == parameters["DesiredCount"]["Default"]
+    database = template["Resources"]["Database"]["Properties"]
+    assert defaults.database_storage_gb == int(database["AllocatedStorage"])
+    task = template["Resources"]["TaskDefinition"]["Properties"]
+    assert (defaults.task_vcpu, defaults.task_memory_gb) == (
+        int(task["Cpu"]) / 1024,
+        int(task["Memory"]) / 1024,
+    )
+
+
+def test_a_stages_parameter_file_sets_its_infrastructure():
+    prod = idle.Infrastructure.from_parameters(load_parameters("prod"))
+    assert (prod.database_multi_az, prod.waf, prod.rest_api) == (True, True, True)
+    assert (prod.server, prod.server_count) == ("fargate", 2)
+    dev = idle.Infrastructure.from_parameters(load_parameters("dev"))
+    assert (dev.database_multi_az, dev.waf, dev.rest_api) == (False, False, False)
+    ec2 = idle.Infrastructure.from_parameters(
+        {"EnableEc2": "true", "Ec2InstanceType": "t.small", "Ec2DesiredCapacity": "3"}
+    )
+    assert (ec2.server, ec2.server_count) == ("t.small", 3)
+
+
+def alarm_metrics(alarm, condition_true):
+    """Metrics an alarm reads (what CloudWatch bills), with ``condition_true`` deciding !If."""
+    properties = alarm["Properties"]
+    if "Metrics" not in properties:
+        return 1
+    count = 0
+    for metric in properties["Metrics"]:
+        if "Fn::If" in metric:
+            condition, then, _ = metric["Fn::If"]
+            metric = then if condition_true(condition) else {}
+        count += "MetricStat" in metric
+    return count
+
+
+def test_the_alarm_and_endpoint_counts_are_the_templates():
+    template = load_template()
+    alarms = {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+    def namespaces(alarm):
+        return {
+            m["MetricStat"]["Metric"]["Namespace"]
+            for m in alarm["Properties"].get("Metrics", [])
+            if "MetricStat" in m
+        } | {alarm["Properties"].get("Namespace")}
+
+    def metrics(condition, data_only=False):
+        """Metrics of the alarms behind ``condition``; the ALB's counted for ECS targets."""
+        return sum(
+            alarm_metrics(alarm, lambda name: name == "CreateEcs")
+            for alarm in alarms.values()
+            if alarm.get("Condition") == condition
+            and (not data_only or namespaces(alarm) & {"AWS/DynamoDB", "AWS/RDS"})
+        )
+
+    assert metrics(None) == idle.ALARM_METRICS["lambda"]
+    assert metrics("IsRestApi") == idle.REST_API_ALARM_METRICS
+    # The servers' world: the tables' and database's alarms, and the ALB's.
+    server = metrics(None, data_only=True) + metrics("HasLoadBalancer")
+    assert server == idle.ALARM_METRICS["server"]
+    rules = template["Resources"]["WebAcl"]["Properties"]["Rules"]
+    assert len(rules) == idle.WAF_RULES
+    services = {}
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        if properties.get("VpcEndpointType") == "Interface":
+            service = properties["ServiceName"]["Fn::Sub"].split("${AWS::Region}.")[1]
+            services.setdefault(resource["Condition"], set()).add(service)
+    assert services["UseEndpoints"] == set(idle.ENDPOINTS["lambda"])
+    assert services["UseEndpoints"] | services["UseEndpointsForEcs"] >= set(
+        idle.ENDPOINTS["server"]
+    )

@@ -4,6 +4,7 @@ The build itself (a venv, collectstatic, ``zappa package``, the rewrite) takes a
 minute: those tests carry the ``package`` marker and run with ``make test-package``.
 """
 
+import hashlib
 import importlib.util
 import json
 import re
@@ -311,3 +312,20 @@ def test_the_shipped_check_catches_a_packaged_tool():
         "deploy/lambda/packager/rewrite.py",
     ]
     assert developer_files(names) == sorted(names[2:])
+
+
+@pytest.mark.package
+def test_the_same_sources_build_the_same_zip(built_package):
+    """The deploy compares the zip's digest with the function's CodeSha256 to know whether
+    the code changed: a second build of the same tree must be byte for byte the first (no
+    build id, no temporary paths in the bytecode)."""
+    again = build_package("dev", ROOT / "var" / "package" / "reproducible" / "amphibian-dev.zip")
+    assert (
+        hashlib.sha256(again.read_bytes()).digest()
+        == hashlib.sha256(built_package.read_bytes()).digest()
+    )
+    with zipfile.ZipFile(again) as archive:
+        assert "package_info.json" not in archive.namelist()
+        code = archive.read("apps/core/__pycache__/views.cpython-311.pyc")
+    # Tracebacks name the code where Lambda keeps it.
+    assert b"/var/task/apps/core/views.py" in code

@@ -309,6 +309,11 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 # The function to invoke for tasks on Lambda (the runtime sets AWS_LAMBDA_FUNCTION_NAME).
 TASKS_LAMBDA_FUNCTION = env.get("TASKS_LAMBDA_FUNCTION") or env.get("AWS_LAMBDA_FUNCTION_NAME")
 TASKS_LAMBDA_MAX_PAYLOAD = env.as_int("TASKS_LAMBDA_MAX_PAYLOAD", 256 * 1024)
+# Where work that failed for good is kept, for `manage.py failedtasks` (apps.tasks.failures):
+# the database queue's failed rows here; the lambda target reads its on-failure queue.
+TASKS_FAILURES = "apps.tasks.failures.DatabaseFailures"
+# The SQS queue Lambda's on-failure destination writes to (the stack's FailedInvocationsQueueUrl).
+TASKS_FAILED_QUEUE_URL = env.get("TASKS_FAILED_QUEUE_URL")
 
 # Scheduled jobs; see apps.tasks.schedules. After a change run
 # `python manage.py schedules --write` (Zappa events and systemd timers follow).
@@ -327,8 +332,9 @@ SCHEDULES: dict[str, dict[str, Any]] = {
     },
     "prune-task-results": {
         "schedule": "rate(1 day)",
-        "command": "prune_db_task_results --min-age-days 7",
-        "description": "Delete finished database-queue task results older than a week",
+        # Failed ones stay a month: `manage.py failedtasks` lists and redrives them.
+        "command": "prune_db_task_results --min-age-days 7 --failed-min-age-days 30",
+        "description": "Delete database-queue task results older than a week (failed: a month)",
         "targets": ["server"],  # only the server target queues tasks in the database
     },
 }

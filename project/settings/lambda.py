@@ -41,3 +41,5 @@ FILES_FALLBACK_MAX_BYTES = env.as_int("FILES_FALLBACK_MAX_BYTES", 4 * 1024 * 102
 
 # Asynchronous self-invocation; Zappa routes the payload to the task runner.
 TASKS = {"default": {"BACKEND": "deploy.lambda.tasks.LambdaInvokeBackend"}}
+# Failed invocations (tasks, S3 notifications, schedules) land in TASKS_FAILED_QUEUE_URL.
+TASKS_FAILURES = "deploy.lambda.tasks.FailedInvocations"

@@ -13,16 +13,16 @@ from django.conf import settings
 from django.core.management import call_command
 
 from apps.core import aws
-from deploy.tools.harness.browser import Browser
-from deploy.tools.harness.postgres import PostgresDatabase
-from deploy.tools.harness.processes import ROOT
-from deploy.tools.harness.server import Gunicorn
-from deploy.tools.management.commands.stackenv import (
+from deploy.tools.deploy.outputs import (
     LAMBDA_RESERVED,
     environment_from_outputs,
     write_zappa_stage,
     zappa_stage_settings,
 )
+from deploy.tools.harness.browser import Browser
+from deploy.tools.harness.postgres import PostgresDatabase
+from deploy.tools.harness.processes import ROOT
+from deploy.tools.harness.server import Gunicorn
 
 
 def test_data_part_creates_every_table_and_bucket(deployed_stack):
@@ -80,8 +80,14 @@ def test_stack_outputs_set_the_stages_role_network_and_concurrency(tmp_path):
     shutil.copy(ROOT / "zappa_settings.json", path)
     stage_settings, missing = zappa_stage_settings(FUNCTION_OUTPUTS)
     assert missing == []
-    assert write_zappa_stage(path, "prod", {"SESSIONS_TABLE": "t"}, stage_settings)
+    variables = {"SESSIONS_TABLE": "t", "MEDIA_BUCKET": "amphibian-prod-infra-media-1234"}
+    assert write_zappa_stage(path, "prod", variables, stage_settings, dry_run=True)
+    assert json.loads(path.read_text())["prod"].get("manage_roles") is None
+    assert write_zappa_stage(path, "prod", variables, stage_settings)
     prod = json.loads(path.read_text())["prod"]
+    # The media bucket's ObjectCreated trigger follows the stack's bucket.
+    [s3_event] = [event for event in prod["events"] if "event_source" in event]
+    assert s3_event["event_source"]["arn"] == "arn:aws:s3:::amphibian-prod-infra-media-1234"
     assert prod["manage_roles"] is False
     assert prod["role_arn"] == FUNCTION_OUTPUTS["FunctionRoleArn"]
     assert prod["vpc_config"] == {
@@ -91,7 +97,7 @@ def test_stack_outputs_set_the_stages_role_network_and_concurrency(tmp_path):
     assert prod["lambda_concurrency"] == 50
     # The same outputs again change nothing (a second deploy reports no change).
     before = path.read_bytes()
-    assert not write_zappa_stage(path, "prod", {"SESSIONS_TABLE": "t"}, stage_settings)
+    assert not write_zappa_stage(path, "prod", variables, stage_settings)
     assert path.read_bytes() == before
     # Without the network and role outputs (the data part alone), Zappa's defaults stand.
     assert zappa_stage_settings({"PrivateSubnetIds": "subnet-a"})[0] == {}
@@ -117,8 +123,14 @@ def test_stackenv_writes_only_the_stages_environment(deployed_stack, tmp_path):
     assert not LAMBDA_RESERVED & set(variables)
     expected = {**before["dev"]["aws_environment_variables"], **variables}
     assert after["dev"]["aws_environment_variables"] == expected
-    # Everything else (other stages, events, key order) is as it was.
+    # The media bucket's trigger names the stack's bucket; everything else (other stages,
+    # the other events, key order) is as it was.
+    media_arn = f"arn:aws:s3:::{variables['MEDIA_BUCKET']}"
+    assert [e["event_source"]["arn"] for e in after["dev"]["events"] if "event_source" in e] == [
+        media_arn
+    ]
     after["dev"]["aws_environment_variables"] = before["dev"]["aws_environment_variables"]
+    after["dev"]["events"] = before["dev"]["events"]
     assert after == before
     assert list(json.loads(path.read_text())) == list(before)
 

@@ -15,10 +15,12 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
 import pytest
+from django.conf import settings
 
 from deploy.tools.harness.localstack import LocalAWSProcess, stack_env
 from deploy.tools.harness.loopback import free_ports
@@ -76,9 +78,11 @@ class Site:
     stack: LocalAWSProcess
     logs: list = field(default_factory=list)  # log files, whose tails failures show
     static_url: str = ""  # where pages link static files; the site's /static/ if empty
+    sessions_table: str = ""  # the target's DynamoDB sessions table; the settings' if empty
 
     def __post_init__(self):
         self.static_url = self.static_url or self.url("/static/")
+        self.sessions_table = self.sessions_table or settings.SESSIONS_TABLE
 
     def url(self, path):
         return self.base_url + path
@@ -301,6 +305,70 @@ def lambda_target(name, port, stack, tmp, fixture, *, stage, event):
         yield Site(name, base_url, stack, [log_path], static_url)
 
 
+@dataclass
+class EmulatedAccount:
+    """What the scenarios read of a stack: where its AWS APIs answer."""
+
+    url: str
+
+
+def deployed_target(name, port, stack, tmp, fixture):
+    """What ``make deploy STAGE=prod`` put into the emulated account (the rehearsal), served
+    by the local Lambda: the zip in the deployment bucket whose SHA-256 is the function's
+    CodeSha256, with the function's own configuration and the stack's resources.
+
+    What a browser on loopback needs that a deployed stage does not have (the README's "what
+    the rehearsal does not prove"): plain HTTP on 127.0.0.1 instead of the CDN's domain, the
+    static bucket's URL in the emulated account standing in for the CDN, the page's origin in
+    the media bucket's CORS rule, and the password form instead of the managed login.
+    """
+    from deploy.tools.localaws.environment import allow_upload_origin
+    from deploy.tools.localaws.provision import provision_demo_user
+    from tests.support.rehearsal import app_environment
+
+    require(shutil.which("unshare"), "unshare", "apt-get install util-linux")
+    rehearsal = fixture("rehearsal")
+    package = rehearsal.deployed_zip("prod")
+    outputs = rehearsal.outputs("prod")
+    origin = f"http://127.0.0.1:{port}"
+    allow_upload_origin(rehearsal.client("s3"), outputs["MediaBucketName"], origin)
+    provision_demo_user(rehearsal.url, outputs["UserPoolId"])
+    account = urllib.parse.urlsplit(rehearsal.url).netloc
+    env = {
+        **app_environment(rehearsal, "prod"),
+        "CANONICAL_HOST": "",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": origin,
+        "COGNITO_DOMAIN": "",
+        "STATIC_CDN_DOMAIN": f"{account}/{outputs['StaticBucketName']}",
+        "STATIC_CDN_PROTOCOL": "http:",
+    }
+    rehearsal.app_keys.add(env["AWS_ACCESS_KEY_ID"])
+    with contextlib.ExitStack() as cleanup:
+        log_path = tmp / "runlambda.log"
+        process = start(
+            cleanup,
+            [
+                *(sys.executable, "manage.py", "runlambda", "--zip", str(package)),
+                *("--stage", "prod", "--event", "v1", "--environment", "shell"),
+                *("--port", str(port), "--concurrency", "2"),
+            ],
+            {**subprocess_env(**env), **TOOL_SETTINGS, "PYTHONUNBUFFERED": "1"},
+            log_path,
+        )
+        base_url = f"http://127.0.0.1:{port}/prod"
+        wait_for_stage_health(f"{base_url}/healthz", 90, process, log_path)
+        static_url = f"http://{env['STATIC_CDN_DOMAIN']}/static/"
+        yield Site(
+            name,
+            base_url,
+            EmulatedAccount(rehearsal.url),
+            [log_path],
+            static_url,
+            sessions_table=outputs["SessionsTableName"],
+        )
+
+
 def wait_for_stage_health(url, timeout, process, log_path):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -323,10 +391,18 @@ TARGETS = {
     "container": container_target,
     "lambda-v2": functools.partial(lambda_target, stage="dev", event="v2"),
     "lambda-v1": functools.partial(lambda_target, stage="prod", event="v1"),
+    # make test-deploy only: it needs the rehearsal's deployment.
+    "deployed": deployed_target,
 }
 
 
-@pytest.fixture(scope="module", params=list(TARGETS))
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(name, marks=[pytest.mark.deploy] if name == "deployed" else [])
+        for name in TARGETS
+    ],
+)
 def site(request, e2e_ports, e2e_stack, tmp_path_factory):
     """One running target; the scenarios run against each in turn."""
     name = request.param

@@ -113,7 +113,7 @@ REFUSED = ("tool.exe", "application/x-msdownload", b"MZ not really a program")
 def session_item(site, session_key):
     dynamodb = aws.client("dynamodb", endpoint=site.stack.url)
     return dynamodb.get_item(
-        TableName=settings.SESSIONS_TABLE,
+        TableName=site.sessions_table,
         Key={SESSIONS_KEY_ATTRIBUTE: {"S": session_key}},
         ConsistentRead=True,
     ).get("Item")

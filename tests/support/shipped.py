@@ -10,7 +10,8 @@ import re
 # matplotlib) and the cost model's price list.
 FORBIDDEN = re.compile(
     r"^(deploy/tools/|deploy/lambda/packager/|deploy/lambda/package\.py|tests/|bench/"
-    r"|(moto|awslambdaric|matplotlib|mpl_toolkits|pytest|_pytest|playwright|cfnlint)[/.-]"
+    r"|(moto|awslambdaric|matplotlib|mpl_toolkits|pytest|_pytest|playwright|cfnlint"
+    r"|policy_sentry|policyuniverse|parliament)[/.-]"
     r"|.*prices\.json$)"
 )
 

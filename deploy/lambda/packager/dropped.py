@@ -19,6 +19,8 @@ ZAPPA_UNUSED = (
     "zappa/middleware.py",
     "handler.py",
     "django_zappa_app.py",
+    # A build id and time nobody reads; it alone would make every build's zip differ.
+    "package_info.json",
 )
 # Native code and modules nothing here loads: GeoDjango (not installed), Pillow's AVIF
 # decoder (its plugin reports AVIF unsupported without it; an AVIF upload gets no

@@ -76,6 +76,9 @@ def strip_libraries(tree):
         run([STRIP, "--strip-unneeded", *libraries])
 
 
+LAMBDA_TASK_ROOT = "/var/task"
+
+
 def compile_tree(tree, *, sources):
     """Precompile everything; third-party modules become bytecode-only unless ``sources``.
 
@@ -86,6 +89,11 @@ def compile_tree(tree, *, sources):
         # Unchecked: the zip's timestamps do not survive extraction exactly, and a
         # timestamp mismatch would make every cold start compile again.
         "invalidation_mode": py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        # The path the bytecode names is where Lambda puts the code, not this build's
+        # temporary folder: tracebacks read as on Lambda, and the same sources make the
+        # same zip (a deploy compares digests to know whether the code changed).
+        "stripdir": str(tree),
+        "prependdir": LAMBDA_TASK_ROOT,
     }
     dropped = 0
     for entry in sorted(tree.iterdir()):

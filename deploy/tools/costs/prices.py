@@ -21,6 +21,22 @@ NUMBERS = (
     "fargate.task.vcpu",
     "fargate.task.memory_gb",
     *(f"fargate.{arch}.usd_per_{unit}_hour" for arch in ARCHITECTURES for unit in ("vcpu", "gb")),
+    # The idle infrastructure (idle.py).
+    "rds.gp3_usd_per_gb_month",
+    "rds.proxy_usd_per_vcpu_hour",
+    "rds.proxy_min_vcpus",
+    "vpc.nat_gateway_usd_per_hour",
+    "vpc.nat_gateway_usd_per_gb",
+    "vpc.interface_endpoint_usd_per_hour",
+    "vpc.interface_endpoint_usd_per_gb",
+    "vpc.public_ipv4_usd_per_hour",
+    "waf.web_acl_usd_per_month",
+    "waf.rule_usd_per_month",
+    "waf.usd_per_million_requests",
+    "cloudwatch.alarm_usd_per_metric_month",
+    "cloudwatch.dashboard_usd_per_month",
+    "secrets_manager.secret_usd_per_month",
+    "kms.key_usd_per_month",
 )
 TIERS = (
     *(f"lambda.usd_per_gb_second.{arch}" for arch in ARCHITECTURES),
@@ -28,6 +44,7 @@ TIERS = (
     "api_gateway.http_v2_usd_per_million_requests",
 )
 INSTANCE_NUMBERS = ("vcpu", "memory_gib", "usd_per_hour")
+DATABASE_NUMBERS = ("vcpu", "usd_per_hour")
 # Capacities and divisors: zero would mean an option that serves nothing or a division by zero.
 POSITIVE = {
     "alb.lcu_new_connections_per_second",
@@ -67,18 +84,30 @@ def _problems(prices):
         problems += _number(_lookup(prices, name), name, positive=name in POSITIVE)
     for name in TIERS:
         problems += _tiers(_lookup(prices, name), name)
+    problems += _instances(prices, "rds.instances", DATABASE_NUMBERS)
     instances = _lookup(prices, "ec2.instances")
+    problems += _instances(prices, "ec2.instances", INSTANCE_NUMBERS)
+    for instance_type, instance in (instances or {}).items():
+        if isinstance(instance, dict) and "baseline_cpu" in instance:
+            problems += _number(
+                instance["baseline_cpu"], f"ec2.instances.{instance_type}.baseline_cpu"
+            )
+    return problems
+
+
+def _instances(prices, name, numbers):
+    """Problems of the ``{type: {number: value}}`` table at ``name`` (each number > 0)."""
+    instances = _lookup(prices, name)
     if not isinstance(instances, dict) or not instances:
-        return [*problems, "ec2.instances has no instance types"]
+        return [f"{name} has no instance types"]
+    problems = []
     for instance_type, instance in instances.items():
-        prefix = f"ec2.instances.{instance_type}"
+        prefix = f"{name}.{instance_type}"
         if not isinstance(instance, dict):
             problems.append(f"{prefix} is not an object")
             continue
-        for key in INSTANCE_NUMBERS:
+        for key in numbers:
             problems += _number(instance.get(key), f"{prefix}.{key}", positive=True)
-        if "baseline_cpu" in instance:
-            problems += _number(instance["baseline_cpu"], f"{prefix}.baseline_cpu")
     return problems
 
 

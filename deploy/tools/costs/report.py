@@ -7,6 +7,7 @@ the Lambda package, and this module must stay importable without it.
 import math
 from typing import Any
 
+from deploy.tools.costs.idle import WORLDS, Infrastructure, idle_costs
 from deploy.tools.costs.model import average_rps, break_even
 
 CHART_POINTS = 600
@@ -36,10 +37,13 @@ def crossings(options, low, high):
     ]
 
 
-def text_report(options, found, low, high, inputs, prices):
-    """The table of monthly costs, the break-even lines and the inputs, as text.
+def text_report(options, found, low, high, inputs, prices, infrastructure=None):
+    """The table of monthly costs, the break-even lines, each world's idle infrastructure
+    and the inputs, as text.
 
-    ``found`` is ``crossings(...)``; ``inputs`` is ``[(flag, value, source)]``.
+    ``found`` is ``crossings(...)``; ``inputs`` is ``[(flag, value, source)]``;
+    ``infrastructure`` (``idle.Infrastructure``, default the template's defaults) prices the
+    fixed part.
     """
     checked = "checked against" if prices.get("verified") else "not yet checked against"
     lines = [
@@ -77,7 +81,7 @@ def text_report(options, found, low, high, inputs, prices):
         else:
             lines.append(f"{prefix}none, {server.name} is cheaper from {volume(low)}")
 
-    lines += ["", "Inputs:"]
+    lines += ["", *idle_lines(prices, infrastructure or Infrastructure()), "", "Inputs:"]
     flag_width = max(len(flag) for flag, _, _ in inputs)
     value_width = max(len(str(value)) for _, value, _ in inputs)
     for flag, value, source in inputs:
@@ -90,10 +94,35 @@ def text_report(options, found, low, high, inputs, prices):
         "utilisation, one instance serving",
         "the benchmark's req/s per core times its vCPUs, behind one ALB; burstable (t4g) "
         "instances pay for CPU above their baseline.",
-        "Left out, the same for every option or outside the model: data transfer out, the "
-        "database, DynamoDB, S3, EBS, NAT, CloudFront.",
+        "Left out of the table, the same for every option or outside the model: data transfer "
+        "out, the database, DynamoDB, S3, EBS, NAT, CloudFront;",
+        "the fixed cost of each world's infrastructure is the idle section's, to add to its "
+        "option's figures.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def idle_lines(prices, infrastructure):
+    """Each world's fixed monthly items (deploy/aws/amphibian.yaml) side by side, and totals."""
+    costs = {world: idle_costs(prices, world, infrastructure) for world in WORLDS}
+    items = list(dict.fromkeys(item for world in WORLDS for item in costs[world]))
+    width = max(len(item) for item in [*items, "total"])
+    egress = "NAT gateway" if infrastructure.egress == "nat" else "interface endpoints"
+    lines = [
+        f"Idle infrastructure, USD/month before any request (deploy/aws/amphibian.yaml: "
+        f"{infrastructure.database_class}"
+        f"{' Multi-AZ' if infrastructure.database_multi_az else ''}, {egress}"
+        f"{', WAF' if infrastructure.waf else ''}):",
+        f"  {''.ljust(width)}  {'lambda':>8}  {'server':>8}",
+    ]
+    for item in [*items, "total"]:
+        cells = [
+            sum(costs[world].values()) if item == "total" else costs[world].get(item)
+            for world in WORLDS
+        ]
+        shown = ["-" if usd is None else _usd(usd) for usd in cells]
+        lines.append(f"  {item.ljust(width)}  {shown[0]:>8}  {shown[1]:>8}")
+    return lines
 
 
 def draw_chart(path, options, found, low, high, prices, subtitle):

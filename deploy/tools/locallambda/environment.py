@@ -11,19 +11,16 @@ Three starting points (``--environment``); this shell's environment is passed on
 - ``shell``: nothing but this shell's environment (the test harnesses set every variable).
 """
 
-import hashlib
 import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.contrib.staticfiles import finders
 
 from apps.core import aws
+from deploy.tools import staticfiles
 from deploy.tools.harness.loopback import listening
 from deploy.tools.localaws.environment import allow_upload_origin, stack_variables
 
@@ -36,7 +33,6 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|PRIVATE|_TOKEN$", re.IGNORECASE)
 # Where a package built for S3 static files keeps their manifest (deploy/lambda/packager).
 PACKAGE_MANIFEST = Path("deploy") / "lambda" / "static-manifest"
 PACKAGE_STATIC_ROOT = Path("var") / "staticfiles"
-MANIFEST_NAME = "staticfiles.json"  # ManifestFilesMixin's
 
 
 class LocalStackDown(ValueError):
@@ -160,57 +156,17 @@ def static_variables(stage, code_dir, kind):
 
 
 def upload_static(environment, manifest_dir):
-    """Hashed static files into the local static bucket, as ``make collectstatic`` puts them
-    in a stage's, and their manifest into ``manifest_dir`` (a source copy's; a built package
-    ships its own, with the same hashed names).
-
-    ``collectstatic`` runs with the function's own settings, once per set of sources: the
-    manifest is kept in the bucket under their fingerprint, and found there next time.
-    """
+    """Hashed static files into the local static bucket, as the deploy puts them in a
+    stage's, and their manifest into ``manifest_dir`` (a source copy's; a built package
+    ships its own, with the same hashed names): ``deploy.tools.staticfiles``."""
     variables = environment.variables
     if variables.get("DJANGO_STATIC_STORAGE") != "s3":
         return
     s3 = aws.client("s3", endpoint=variables["AWS_ENDPOINT_URL"])
-    bucket, key = variables["STATIC_BUCKET"], f"manifests/{static_fingerprint()}.json"
-    manifest = Path(manifest_dir) / MANIFEST_NAME
-    manifest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        manifest.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        return
-    except s3.exceptions.NoSuchKey:
-        pass
-    env = {**variables, "DJANGO_STATIC_MANIFEST_DIR": str(manifest_dir)}
-    collected = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if collected.returncode != 0:
-        raise ValueError(f"collectstatic to the local static bucket failed:\n{collected.stderr}")
-    s3.put_object(Bucket=bucket, Key=key, Body=manifest.read_bytes())
-
-
-def static_fingerprint():
-    """A digest of every static source file (names and contents), as the finders see them."""
-    digest = hashlib.sha256()
-    for path, storage in sorted(_static_sources(), key=lambda found: found[0]):
-        digest.update(path.encode() + b"\0")
-        with storage.open(path) as source:
-            digest.update(hashlib.sha256(source.read()).digest())
-    return digest.hexdigest()[:32]
-
-
-def _static_sources():
-    seen = set()
-    for finder in finders.get_finders():
-        for path, storage in finder.list(["CVS", ".*", "*~"]):
-            if path not in seen:  # the first finder's file wins, as collectstatic picks it
-                seen.add(path)
-                yield path, storage
+        staticfiles.publish(s3, variables, manifest_dir)
+    except RuntimeError as exc:
+        raise ValueError(f"Static files to the local stack: {exc}") from exc
 
 
 def allow_gateway_origin(environment, gateway_url):

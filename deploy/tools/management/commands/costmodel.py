@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from deploy.tools.costs import model, report
+from deploy.tools.costs import idle, model, report
 from deploy.tools.costs.prices import ARCHITECTURES, DEFAULT_PRICES, PricesError, load_prices
 
 SERVER_BENCH = Path("bench/results/server_load.json")
@@ -105,7 +105,14 @@ class Command(BaseCommand):
         prices_path = _shown(Path(options["prices"]), root)
         rows = [(flag, _shown_value(flag, item[0]), item[1]) for flag, item in inputs.items()]
         rows.append(("--prices", prices_path, f"as of {prices['as_of']}"))
-        text = report.text_report(compared, found, low, high, rows, prices)
+        # The fixed cost of each world's stack at the stage's choices (deploy/aws/parameters).
+        stage_file = root / "deploy" / "aws" / "parameters" / f"{options['stage']}.json"
+        infrastructure = (
+            idle.Infrastructure.from_parameters(json.loads(stage_file.read_text()))
+            if stage_file.exists()
+            else idle.Infrastructure()
+        )
+        text = report.text_report(compared, found, low, high, rows, prices, infrastructure)
 
         output = options["output"] or root / "var" / "costmodel"
         output.mkdir(parents=True, exist_ok=True)
