@@ -359,7 +359,6 @@ class Container:
     def run_to_end(self, task_id):
         """Run the container to its end; its exit code (1 when it could not start)."""
         try:
-            self.start()
             self.exit_code = self.start().wait()
         except (OSError, RuntimeError) as exc:
             self.log_path.write_text(f"{exc}\n")
