@@ -34,8 +34,6 @@ from django.utils.module_loading import import_string
 from django_tasks.base import TaskResultStatus
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
 from django_tasks.signals import task_enqueued
-from django_tasks_db.backend import DatabaseBackend
-from django_tasks_db.models import DBTaskResult
 
 SUMMARY_LENGTH = 120
 
@@ -146,6 +144,10 @@ class DatabaseFailures(FailureSource):
     description = "the database queue (django_tasks_db)"
 
     def list(self):
+        # Here, not at the top: the lambda target's task backend imports this module's
+        # interface on its enqueue path, and has no database queue to load.
+        from django_tasks_db.models import DBTaskResult
+
         for row in DBTaskResult.objects.failed().order_by("finished_at"):
             error_type, message = _python_error(row.exception_class_path, row.traceback)
             yield Failure(
@@ -164,6 +166,9 @@ class DatabaseFailures(FailureSource):
             )
 
     def redrive(self, failure):
+        from django_tasks_db.backend import DatabaseBackend
+        from django_tasks_db.models import DBTaskResult
+
         row = failure.handle
         try:
             backend = row.task.get_backend()
