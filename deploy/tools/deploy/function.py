@@ -130,32 +130,26 @@ def configuration_drift(context, function):
 
 def function(context):
     """``zappa deploy`` the first time, ``zappa update`` when code or configuration differ."""
-    if not require_outputs(context) and context.plan:
-        return Outcome(True, f"would create function {context.function_name} (zappa deploy)")
-    deployed = deployed_function(context)
+    deployed = deployed_function(context) if require_outputs(context) else None
     if deployed is None:
-        if context.plan:
-            return Outcome(True, f"would create function {context.function_name} (zappa deploy)")
-        zip_url = upload_package(context)
-        context.run_command(
-            "zappa deploy", [*ZAPPA, "deploy", context.stage, "--zip", zip_url, *ZAPPA_FLAGS]
-        )
-        return Outcome(True, f"created function {context.function_name} (zappa deploy)")
-    if not context.package_path.exists():
+        command, what = "deploy", "zappa deploy"
+    elif not context.package_path.exists():
         if context.plan:
             return Outcome(True, "would compare after the package is built (make package)")
         raise DeployError("no package to deploy", "run the package step (make package)")
-    drift = configuration_drift(context, deployed)
-    if not drift:
-        return Outcome(False, f"function {context.function_name} runs this package")
-    what = ", ".join(drift)
+    else:
+        drift = configuration_drift(context, deployed)
+        if not drift:
+            return Outcome(False, f"function {context.function_name} runs this package")
+        command, what = "update", ", ".join(drift)
+    done = {"deploy": "created", "update": "updated"}[command]
     if context.plan:
-        return Outcome(True, f"would update function {context.function_name} ({what})")
+        return Outcome(True, f"would {done[:-1]} function {context.function_name} ({what})")
     zip_url = upload_package(context)
     context.run_command(
-        "zappa update", [*ZAPPA, "update", context.stage, "--zip", zip_url, *ZAPPA_FLAGS]
+        f"zappa {command}", [*ZAPPA, command, context.stage, "--zip", zip_url, *ZAPPA_FLAGS]
     )
-    return Outcome(True, f"updated function {context.function_name} ({what})")
+    return Outcome(True, f"{done} function {context.function_name} ({what})")
 
 
 def event_invoke(context):
