@@ -28,7 +28,7 @@ MAX_GATEWAY_BYTES = 10 * 1024 * 1024
 MAX_EVENT_BYTES = 6 * 1024 * 1024  # 6 MiB: Lambda's synchronous invocation payload
 INTEGRATION_TIMEOUTS = {V1: 29.0, V2: 30.0}
 
-_FUNCTION_ERROR = {
+FUNCTION_ERROR = {
     V1: (502, {"message": "Internal server error"}),
     V2: (500, {"message": "Internal Server Error"}),
     URL: (502, {"Message": "Internal Server Error"}),
@@ -38,7 +38,37 @@ _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations$")
 _OUTSIDE_STAGE = {V1: (403, {"message": "Forbidden"}), V2: (404, {"message": "Not Found"})}
 
 
-class Gateway:
+class Front:
+    """An HTTP server on ``host:port`` (0: a free port) whose requests ``respond`` answers
+    (a subclass's): the local gateway's, and the deploy rehearsal's execute-api."""
+
+    max_request_bytes = MAX_GATEWAY_BYTES  # read by GatewayHandler
+
+    def __init__(self, host="127.0.0.1", port=0):
+        self.server = GatewayServer((host, port), GatewayHandler)
+        self.server.daemon_threads = True
+        self.server.gateway = self
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def origin(self):
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def respond(self, request):
+        """``(status, [(name, value)], body)`` for one ``http_events.Request``."""
+        raise NotImplementedError
+
+
+class Gateway(Front):
     """``kind`` events for ``pool``'s function, served on ``host:port`` (0: a free port)."""
 
     def __init__(
@@ -61,24 +91,12 @@ class Gateway:
         )
         self.max_request_bytes = max_request_bytes
         self.max_event_bytes = max_event_bytes
-        self.server = GatewayServer((host, port), GatewayHandler)
-        self.server.daemon_threads = True
-        self.server.gateway = self
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(host, port)
 
     @property
     def url(self):
-        host, port = self.server.server_address[:2]
         prefix = f"/{self.stage}" if self.stage else ""
-        return f"http://{host}:{port}{prefix}/"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.origin}{prefix}/"
 
     def respond(self, request):
         """``(status, [(name, value)], body)`` for one ``http_events.Request``."""
@@ -97,12 +115,12 @@ class Gateway:
         if not invocation.done.wait(self.integration_timeout):
             return _json(504, {"message": "Endpoint request timed out"})
         if invocation.error is not None:
-            return _json(*_FUNCTION_ERROR[self.kind])
+            return _json(*FUNCTION_ERROR[self.kind])
         try:
             return http_events.response_from(self.kind, invocation.result)
         except (ValueError, TypeError, AttributeError):
             # Lambda answered, but not with a response API Gateway understands.
-            return _json(*_FUNCTION_ERROR[self.kind])
+            return _json(*FUNCTION_ERROR[self.kind])
 
     def invoke_async(self, request):
         """Lambda's Invoke API, asynchronous only: queued, answered 202 at once."""
@@ -119,9 +137,9 @@ class Gateway:
 
 
 class GatewayServer(ThreadingHTTPServer):
-    """The HTTP server of one ``Gateway``, which its handlers reach as ``server.gateway``."""
+    """The HTTP server of one ``Front``, which its handlers reach as ``server.gateway``."""
 
-    gateway: Gateway
+    gateway: Front
     # After bind, an AF_INET socket's own address: the host is a str, never bytes.
     server_address: tuple[str, int]
 

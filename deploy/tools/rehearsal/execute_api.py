@@ -18,16 +18,13 @@ The event says ``https``, as API Gateway's always does, though this port speaks 
 import json
 import logging
 import re
-import threading
 
 from deploy.tools.locallambda import http_events
 from deploy.tools.locallambda.gateway import (
-    _FUNCTION_ERROR,  # the status codes the local gateway gives too
+    FUNCTION_ERROR,  # the status codes the local gateway gives too
     INTEGRATION_TIMEOUTS,
     MAX_EVENT_BYTES,
-    MAX_GATEWAY_BYTES,
-    GatewayHandler,
-    GatewayServer,
+    Front,
 )
 from deploy.tools.locallambda.http_events import V1, V2
 
@@ -58,29 +55,12 @@ def stop():
         _server = None
 
 
-class ExecuteAPI:
+class ExecuteAPI(Front):
     """The HTTP front: the local gateway's server and handler, routing by API id and stage."""
-
-    max_request_bytes = MAX_GATEWAY_BYTES  # read by GatewayHandler
-
-    def __init__(self, host="127.0.0.1", port=0):
-        self.server = GatewayServer((host, port), GatewayHandler)
-        self.server.daemon_threads = True
-        self.server.gateway = self  # type: ignore[assignment]  # the handler calls respond()
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self):
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return self.origin
 
     def respond(self, request):
         """``(status, [(name, value)], body)`` for one ``http_events.Request``."""
@@ -97,7 +77,7 @@ class ExecuteAPI:
         request.path = path
         kind, function_arn, timeout = _proxy_target(kind, integration)
         if function_arn is None:
-            return _json(*_FUNCTION_ERROR[kind])
+            return _json(*FUNCTION_ERROR[kind])
         if kind == V1 and stage is None:
             stage = "$default"  # an HTTP API's payload 1.0 names the stage it has no path for
         event = http_events.event_for(kind, request, stage, scheme="https")
@@ -109,15 +89,15 @@ class ExecuteAPI:
             invocation = functions.submit(function_arn, payload)
         except Exception:  # moto's own error: the function is missing or cannot run
             logger.exception("execute-api %s: cannot invoke %s", api_id, function_arn)
-            return _json(*_FUNCTION_ERROR[kind])
+            return _json(*FUNCTION_ERROR[kind])
         if not invocation.done.wait(timeout):
             return _json(504, {"message": "Endpoint request timed out"})
         if invocation.error is not None:
-            return _json(*_FUNCTION_ERROR[kind])
+            return _json(*FUNCTION_ERROR[kind])
         try:
             return http_events.response_from(kind, invocation.result)
         except (ValueError, TypeError, AttributeError):
-            return _json(*_FUNCTION_ERROR[kind])
+            return _json(*FUNCTION_ERROR[kind])
 
 
 class NoRoute(Exception):
