@@ -50,9 +50,12 @@ class Pool:
         self.changed = threading.Condition()
         self.log_lock = threading.Lock()
 
+    # What ``submit`` makes of a payload (a subclass may carry more, e.g. its log lines).
+    invocation_class = Invocation
+
     def submit(self, payload):
         """Start ``payload`` (bytes) on an instance; returns its ``Invocation`` at once."""
-        invocation = Invocation(payload)
+        invocation = self.invocation_class(payload)
         instance = self._acquire()
         threading.Thread(target=self._run, args=(instance, invocation), daemon=True).start()
         return invocation

@@ -156,6 +156,15 @@ def destination_record(function_arn, invocation, payload, condition, attempts) -
     }
 
 
+class LoggedInvocation(Invocation):
+    """An invocation with its log, complete once ``logged`` is set (after ``done``)."""
+
+    def __init__(self, payload):
+        super().__init__(payload)
+        self.log = ""
+        self.logged = threading.Event()
+
+
 class FunctionPool(Pool):
     """A local Lambda pool whose invocations keep their log: Lambda's START line, what the
     function printed, then END and REPORT, as the log stream and LogType=Tail have it.
@@ -165,17 +174,13 @@ class FunctionPool(Pool):
     invocation, which is exact since an instance runs one invocation at a time.
     """
 
+    invocation_class = LoggedInvocation
+
     def __init__(self, function, output_dir, on_log):
         super().__init__(function, concurrency=CONCURRENCY, log=self._platform_line)
         self.output_dir = output_dir
         self.on_log = on_log
         self._current = threading.local()  # the platform lines of this thread's invocation
-
-    def submit(self, payload):
-        invocation = LoggedInvocation(payload)
-        instance = self._acquire()
-        threading.Thread(target=self._run, args=(instance, invocation), daemon=True).start()
-        return invocation
 
     def _run(self, instance, invocation):
         self._current.offset = _size(self._output(instance))
@@ -201,15 +206,6 @@ class FunctionPool(Pool):
         lines = getattr(self._current, "lines", None)
         if lines is not None:
             lines.append(line)
-
-
-class LoggedInvocation(Invocation):
-    """An invocation with its log, complete once ``logged`` is set (after ``done``)."""
-
-    def __init__(self, payload):
-        super().__init__(payload)
-        self.log = ""
-        self.logged = threading.Event()
 
 
 class EmulatedLambda:
