@@ -1,5 +1,13 @@
-# Everything a fresh machine needs, from Python 3.11 alone. See README.md.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Everything a fresh machine needs, from Python 3.13 alone. See README.md.
+# The first Python 3.13 found: on PATH, then pyenv's (`pyenv install 3.13` puts one there
+# without making it the default). PYTHON=/path/to/python3.13 chooses another.
+PY313 := python3.13 python3 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) \
+	$(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13)
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach p,$(PY313),$(shell $(p) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && command -v $(p))))
+endif
+PYTHON_NEEDED = @test -n "$(PYTHON)" && $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || \
+	{ echo "Python 3.13 is needed and none was found: install it (pyenv install 3.13, or your system's python3.13) or set PYTHON=/path/to/python3.13" >&2; exit 1; }
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
@@ -57,7 +65,7 @@ format: $(INSTALLED)  ## Apply ruff's fixes and formatting
 
 # The venv is rebuilt from scratch whenever a lock file changes, so it never drifts.
 $(INSTALLED): requirements/dev.txt requirements/runtime.txt
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is needed; set PYTHON=/path/to/python3.11")'
+	$(PYTHON_NEEDED)
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
@@ -78,6 +86,7 @@ gettext-deps:  ## Install GNU gettext (xgettext, msgmerge, msgfmt) if it is miss
 
 # Re-resolve the lock files from pyproject.toml (needs the package index).
 lock:  ## Re-resolve requirements/*.txt from pyproject.toml (needs the package index)
+	$(PYTHON_NEEDED)
 	test -x var/pip-tools/bin/pip-compile || \
 		($(PYTHON) -m venv var/pip-tools && var/pip-tools/bin/pip install --quiet $(PIP_TOOLS))
 	$(PIP_COMPILE) -o requirements/runtime.txt pyproject.toml
@@ -113,6 +122,7 @@ STAGE ?= dev
 
 # The lean zip for one stage: var/package/amphibian-$(STAGE).zip (deploy/lambda/package.py).
 package: package-deps  ## Build the lean Lambda zip for STAGE (var/package/amphibian-STAGE.zip)
+	$(PYTHON_NEEDED)
 	$(PYTHON) deploy/lambda/package.py --stage $(STAGE)
 
 # The build strips shared libraries with binutils' strip.
@@ -120,9 +130,10 @@ package-deps:  ## Install binutils (the package build strips shared libraries)
 	@command -v strip >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils)
 
-# Builds the package and serves it through the local Lambda (slow: about a minute).
+# Builds the package and serves it through the local Lambda, on demand and restored from a
+# SnapStart snapshot (slow: a few minutes).
 test-package: $(INSTALLED) package-deps  ## Build the package and serve it through the local Lambda (slow)
-	$(PY) -m pytest -m package tests/test_package.py
+	$(PY) -m pytest -m package tests/test_package.py tests/test_package_snapstart.py
 
 # Hashed static files to the stage's STATIC_BUCKET behind the CDN (lambda target,
 # DJANGO_STATIC_STORAGE=s3; the stage's variables come from the environment). Writes the
@@ -135,10 +146,15 @@ collectstatic: $(INSTALLED)  ## Upload hashed static files to the stage's STATIC
 # deploy/aws/parameters/$(STAGE).json (domain, certificate, ...), its Lambda settings
 # zappa_settings.json. Each step compares, then acts only on a difference: a second run
 # changes nothing. README.md, "Deploy to your AWS account".
-.PHONY: deploy deploy-plan deploy-server test-deploy
+.PHONY: deploy deploy-plan deploy-server rollback test-deploy
 
 deploy: $(INSTALLED) package-deps  ## Deploy STAGE's Lambda world: stack, secrets check, static, package, Zappa, migrate, smoke
 	$(PY) manage.py deploy $(STAGE)
+
+# The live alias back to the release before (VERSION=N: to that version); API Gateway, the
+# schedules, S3 and tasks all invoke the alias, so they all follow. Then the smoke check.
+rollback: $(INSTALLED)  ## Move STAGE's live alias back to the previous release (VERSION=N for a given one)
+	$(PY) manage.py deploy $(STAGE) --rollback $(if $(VERSION),--to $(VERSION))
 
 deploy-plan: $(INSTALLED)  ## What make deploy STAGE=... would change (WORLD=server for the servers); changes nothing
 	$(PY) manage.py deploy $(STAGE) --plan --world $(or $(WORLD),lambda)

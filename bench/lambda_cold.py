@@ -1,5 +1,7 @@
 """Cold starts on the local Lambda: a fresh ``manage.py runlambda --zip`` per sample, timed
-from the first request (the instance process is started for it) to its response."""
+from the first request (the instance process is started for it, or with ``--snapstart``
+restored from the snapshot taken before the gateway listened) to its response; then more
+requests on the same instance, whose REPORT lines give the warm Duration."""
 
 import os
 import re
@@ -13,14 +15,20 @@ import urllib.request
 from deploy.tools.harness.loopback import free_port, listening
 from deploy.tools.harness.processes import ROOT
 
+REPORT = re.compile(r"^REPORT RequestId: (\S+)\tDuration: ([\d.]+) ms")
+FIELD = r"\t{}: ([\d.]+) ms"
 
-def cold_start(zip_path, handler, path, function_env):
-    """``(first_response_ms, since_runlambda_ms, init_duration_ms)`` of one fresh runlambda."""
+
+def cold_start(zip_path, handler, path, function_env, *, snapstart=False, warm_requests=0):
+    """One fresh runlambda: ``{"first_response_ms", "since_runlambda_ms", "init_ms",
+    "restore_ms", "billed_restore_ms", "first_duration_ms", "warm_durations_ms"}`` (the
+    REPORT lines' Init, Restore and Billed Restore Duration, the first invocation's Duration
+    and the next ``warm_requests``')."""
     port = free_port()
     command = [sys.executable, "manage.py", "runlambda", "--zip", str(zip_path)]
     command += ["--handler", handler, "--event", "v1", "--port", str(port)]
     command += ["--environment", "shell"]  # every variable is set below
-    command += ["--concurrency", "1"]
+    command += ["--concurrency", "1", *(["--snapstart"] if snapstart else [])]
     for name, value in function_env.items():
         command += ["--env", f"{name}={value}"]
     lines = []
@@ -35,6 +43,7 @@ def cold_start(zip_path, handler, path, function_env):
     )
     collector = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
     collector.start()
+    url = f"http://127.0.0.1:{port}/dev{path}"
     try:
         deadline = time.monotonic() + 60
         while not listening("127.0.0.1", port):
@@ -42,20 +51,11 @@ def cold_start(zip_path, handler, path, function_env):
                 raise RuntimeError("runlambda did not start:\n" + "".join(lines))
             time.sleep(0.02)
         started = time.perf_counter()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/dev{path}", timeout=30) as reply:
-            reply.read()
-            status = reply.status
+        _get(url)
         answered = time.perf_counter()
-        if status != 200:
-            raise RuntimeError(f"{path} answered {status}")
-        deadline = time.monotonic() + 10
-        init = None
-        while init is None and time.monotonic() < deadline:
-            for line in list(lines):
-                match = re.search(r"Init Duration: ([\d.]+) ms", line)
-                if match:
-                    init = float(match.group(1))
-            time.sleep(0.02)
+        for _ in range(warm_requests):
+            _get(url)
+        reports = _reports(lines, 1 + warm_requests)
     finally:
         process.terminate()
         try:
@@ -63,7 +63,39 @@ def cold_start(zip_path, handler, path, function_env):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-    return (answered - started) * 1000, (answered - spawned) * 1000, init
+    first = reports[0]
+    return {
+        "first_response_ms": (answered - started) * 1000,
+        "since_runlambda_ms": (answered - spawned) * 1000,
+        "init_ms": _field(first, "Init Duration"),
+        "restore_ms": _field(first, "Restore Duration"),
+        "billed_restore_ms": _field(first, "Billed Restore Duration"),
+        "first_duration_ms": float(REPORT.match(first)[2]),
+        "warm_durations_ms": [float(REPORT.match(line)[2]) for line in reports[1:]],
+    }
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=30) as reply:  # noqa: S310 - loopback
+        reply.read()
+        if reply.status != 200:
+            raise RuntimeError(f"{url} answered {reply.status}")
+
+
+def _reports(lines, count, timeout=10):
+    """The first ``count`` REPORT lines of the output (they follow the responses)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [line.rstrip("\n") for line in list(lines) if REPORT.match(line)]
+        if len(found) >= count:
+            return found[:count]
+        time.sleep(0.02)
+    raise RuntimeError(f"fewer than {count} REPORT lines:\n" + "".join(lines[-40:]))
+
+
+def _field(report, name):
+    match = re.search(FIELD.format(name), report)
+    return float(match[1]) if match else None
 
 
 def summary(values, digits=1):

@@ -34,7 +34,7 @@ urlpatterns = [path("admin/", admin.site.urls), path("hello", hello)]
 REFERENCE_STAGES = {
     "dev": {
         "django_settings": "reference.settings",
-        "runtime": "python3.11",
+        "runtime": f"python{sys.version_info[0]}.{sys.version_info[1]}",  # as ours
         "s3_bucket": "reference-zappa-deployments-placeholder",
         "aws_region": "us-east-1",
         "project_name": "reference",

@@ -8,6 +8,7 @@ import copy
 import io
 import json
 import re
+import shlex
 import sys
 
 import pytest
@@ -29,6 +30,7 @@ PRICES = {
             "arm64": [{"up_to": None, "usd": 0.000016}],
         },
         "free_tier": {"requests": 1_000_000, "gb_seconds": 400_000},
+        "snapstart": {"cache_usd_per_gb_second": 0.000001, "restore_usd_per_gb": 0.0001},
     },
     "api_gateway": {
         "rest_v1_usd_per_million_requests": [
@@ -85,6 +87,10 @@ PRICES = {
 MONTH = model.SECONDS_PER_MONTH  # requests a month at 1 request/s
 
 
+# The warm-duration examples: no cold start at all.
+WARM = model.ColdStarts(init_ms=0, per_month=0)
+
+
 def workload(**overrides):
     values = {
         "duration_ms": 15,
@@ -103,26 +109,105 @@ FLEET_TRAFFIC = model.Traffic(peak_to_average=2, utilisation=0.5, min_instances=
 def test_lambda_bills_each_request_rounded_up_to_the_millisecond():
     # 1e6 x 13 ms x 1 GB = 13,000 GB-s: 1,000 at 0.00002 + 12,000 at 0.00001 = 0.14;
     # requests 0.20; START/END/REPORT lines 1e6 x 300 B = 0.3 GB at 0.50 = 0.15.
-    assert model.lambda_cost(1e6, workload(duration_ms=12.3), PRICES) == pytest.approx(0.49)
-    assert model.lambda_cost(1e6, workload(duration_ms=13), PRICES) == pytest.approx(0.49)
+    assert model.lambda_cost(1e6, workload(duration_ms=12.3), PRICES, WARM) == pytest.approx(0.49)
+    assert model.lambda_cost(1e6, workload(duration_ms=13), PRICES, WARM) == pytest.approx(0.49)
     # Half the memory: 6,500 GB-s = 0.02 + 5,500 x 0.00001 = 0.075.
-    assert model.lambda_cost(1e6, workload(duration_ms=13, memory_mb=512), PRICES) == (
+    assert model.lambda_cost(1e6, workload(duration_ms=13, memory_mb=512), PRICES, WARM) == (
         pytest.approx(0.425)
     )
 
 
 def test_lambda_on_arm64_uses_its_own_duration_price():
     # 1e6 x 10 ms x 2 GB = 20,000 GB-s at 0.000016 = 0.32, + 0.20 + 0.15.
-    cost = model.lambda_cost(1e6, workload(duration_ms=10, memory_mb=2048, arch="arm64"), PRICES)
+    arm = workload(duration_ms=10, memory_mb=2048, arch="arm64")
+    cost = model.lambda_cost(1e6, arm, PRICES, WARM)
     assert cost == pytest.approx(0.67)
 
 
 def test_the_free_tier_comes_off_only_when_asked():
     # 2e6 x 100 ms x 1 GB = 200,000 GB-s, all free; 1e6 requests billed; logs are never free.
     free = workload(duration_ms=100, free_tier=True)
-    assert model.lambda_cost(2e6, free, PRICES) == pytest.approx(0.2 + 0.3)
+    assert model.lambda_cost(2e6, free, PRICES, WARM) == pytest.approx(0.2 + 0.3)
     # Without it: 0.40 + (0.02 + 199,000 x 0.00001) + 0.30.
-    assert model.lambda_cost(2e6, workload(duration_ms=100), PRICES) == pytest.approx(2.71)
+    assert model.lambda_cost(2e6, workload(duration_ms=100), PRICES, WARM) == pytest.approx(2.71)
+
+
+# Cold starts: 2 GB on arm64 (one duration tier at 0.000016), so every GB-second is priced alike.
+ARM_2GB = {"duration_ms": 10, "memory_mb": 2048, "arch": "arm64"}
+
+
+def test_on_demand_bills_each_cold_starts_init_at_the_duration_price():
+    cold = model.ColdStarts(init_ms=250, per_month=1000)
+    warm = model.lambda_cost(1e6, workload(**ARM_2GB), PRICES, WARM)
+    # 1,000 cold starts x 0.25 s x 2 GB x 0.000016.
+    assert model.lambda_cost(1e6, workload(**ARM_2GB), PRICES, cold) - warm == pytest.approx(
+        1000 * 0.25 * 2 * 0.000016
+    )
+    # The INIT's GB-seconds come off the free tier like the handler's: 1e6 requests and
+    # 20,500 GB-s are all free, only the log lines (0.3 GB) are billed.
+    free = workload(**ARM_2GB, free_tier=True)
+    assert model.lambda_cost(1e6, free, PRICES, cold) == pytest.approx(0.3 * 0.5)
+
+
+def test_a_month_has_no_more_cold_starts_than_requests():
+    cold = model.ColdStarts(init_ms=250, per_month=1000)
+    assert cold.count(400) == 400
+    assert cold.count(1e6) == 1000
+    # 400 requests, each one a cold start: 400 x (10 + 250) ms x 2 GB.
+    usd = model.lambda_cost(400, workload(**ARM_2GB), PRICES, cold)
+    assert usd == pytest.approx(400 * 0.26 * 2 * 0.000016 + 400 * 0.2e-6 + 400 * 300e-9 * 0.5)
+
+
+def test_snapstart_bills_its_cache_all_month_and_each_restore_per_gb():
+    cold = model.ColdStarts(init_ms=250, restore_ms=40, per_month=1000, cached_versions=2)
+    # Cache: 2 versions x 2 GB x every second of the month x 0.000001.
+    cache = 2 * 2 * MONTH * 0.000001
+    assert model.snapstart_cost(0, workload(**ARM_2GB), PRICES, cold) == pytest.approx(cache)
+    # Restores: 1,000 x 2 GB x 0.0001 on top.
+    assert model.snapstart_cost(1e6, workload(**ARM_2GB), PRICES, cold) == pytest.approx(
+        cache + 1000 * 2 * 0.0001
+    )
+    # The function itself bills the billed restore duration in place of the INIT.
+    usd = model.lambda_cost(1e6, workload(**ARM_2GB), PRICES, cold, snapstart=True)
+    warm = model.lambda_cost(1e6, workload(**ARM_2GB), PRICES, WARM)
+    assert usd - warm == pytest.approx(cache + 1000 * 2 * 0.0001 + 1000 * 0.04 * 2 * 0.000016)
+
+
+def test_without_cold_starts_on_demand_is_the_cheaper_by_the_cache():
+    cold = model.ColdStarts(init_ms=250, per_month=0)
+    options = {
+        option.name: option
+        for option in model.options(workload(**ARM_2GB), model.Traffic(), PRICES, cold)
+    }
+    for api in ("REST v1", "HTTP v2"):
+        on_demand, snapstart = options[f"Lambda+{api}"], options[f"SnapStart+{api}"]
+        for requests in (1e5, 1e8):
+            assert snapstart.cost(requests) - on_demand.cost(requests) == pytest.approx(
+                2 * MONTH * 0.000001
+            )
+
+
+def test_snapstart_is_the_cheaper_at_many_cold_starts_only_when_init_outweighs_a_restore():
+    # A restore (0.0001 per GB) plus 100 ms costs what 6.35 s of INIT does (0.000016 per GB-s).
+    assert model.init_break_even_ms(
+        workload(**ARM_2GB), model.ColdStarts(init_ms=0), PRICES
+    ) == pytest.approx(6350)
+
+    def costs(init_ms, per_month):
+        cold = model.ColdStarts(init_ms=init_ms, restore_ms=100, per_month=per_month)
+        options = model.options(workload(**ARM_2GB), model.Traffic(), PRICES, cold)
+        by_name = {option.name: option.cost(1e9) for option in options}
+        return by_name["Lambda+HTTP v2"], by_name["SnapStart+HTTP v2"]
+
+    # A 10 s INIT (a JVM's): 1e6 cold starts save 1e6 x 2 GB x (10 - 6.35) s x 0.000016 = 116.8,
+    # far above the cache (5.26); at 1,000 they save 0.12, below it.
+    on_demand, snapstart = costs(10_000, 1e6)
+    assert on_demand - snapstart == pytest.approx(116.8 - 2 * MONTH * 0.000001)
+    on_demand, snapstart = costs(10_000, 1e3)
+    assert snapstart > on_demand
+    # Our INIT (a quarter of a second) is cheaper than any restore: more cold starts only widen it.
+    few, many = costs(250, 1e3), costs(250, 1e6)
+    assert many[1] - many[0] > few[1] - few[0] > 0
 
 
 def test_api_gateway_tiers():
@@ -196,10 +281,12 @@ def test_burstable_instances_pay_for_cpu_above_their_baseline():
 
 
 def test_options_cover_both_apis_every_instance_type_and_fargate_per_arch():
-    options = model.options(workload(), model.Traffic(), PRICES)
+    options = model.options(workload(), model.Traffic(), PRICES, WARM)
     assert [(option.name, option.kind) for option in options] == [
         ("Lambda+REST v1", "lambda"),
         ("Lambda+HTTP v2", "lambda"),
+        ("SnapStart+REST v1", "snapstart"),
+        ("SnapStart+HTTP v2", "snapstart"),
         ("m.large", "server"),
         ("t.small", "server"),
         ("Fargate x86", "server"),
@@ -209,9 +296,10 @@ def test_options_cover_both_apis_every_instance_type_and_fargate_per_arch():
     # 1 vCPU x 0.03 + 2 GB x 0.004 an hour per task, 2 tasks at low traffic.
     alb = model.alb_cost(1e5, model.Traffic(), PRICES)
     assert fargate_arm.monthly(1e5) == (pytest.approx(730 * 2 * 0.038 + alb), 2)
-    http = options[1]
+    http, snapstart_http = options[1], options[3]
+    assert snapstart_http.label == "Lambda 1024 MB x86_64 SnapStart + API Gateway HTTP v2"
     assert http.monthly(1e6) == (
-        pytest.approx(model.lambda_cost(1e6, workload(), PRICES) + 1.0),
+        pytest.approx(model.lambda_cost(1e6, workload(), PRICES, WARM) + 1.0),
         None,
     )
 
@@ -235,7 +323,7 @@ def test_no_break_even_when_one_side_is_cheaper_throughout():
 
 def test_break_even_of_lambda_and_a_fleet_is_where_their_costs_cross():
     traffic = model.Traffic()
-    options = {option.name: option for option in model.options(workload(), traffic, PRICES)}
+    options = {option.name: option for option in model.options(workload(), traffic, PRICES, WARM)}
     http, server = options["Lambda+HTTP v2"], options["m.large"]
     found = model.break_even(http.cost, server.cost, 1e5, 1e10)
     # By hand, with the minimum 2 instances (400 req/s each, far above the peak):
@@ -261,7 +349,15 @@ def test_break_even_of_lambda_and_a_fleet_is_where_their_costs_cross():
 def test_the_committed_price_file_is_complete_and_dated():
     prices = load_prices(DEFAULT_PRICES)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", prices["as_of"])
-    assert all(source.startswith("https://aws.amazon.com/") for source in prices["sources"])
+    assert all(
+        source.startswith(("https://aws.amazon.com/", "https://docs.aws.amazon.com/"))
+        for source in prices["sources"]
+    )
+    # The us-east-1 SnapStart prices the model was written against (AWS's pricing page).
+    assert prices["lambda"]["snapstart"] == {
+        "cache_usd_per_gb_second": 0.0000015046,
+        "restore_usd_per_gb": 0.0001397998,
+    }
     assert {"t4g.small", "m7g.large", "m7i.large"} <= set(prices["ec2"]["instances"])
     # The template's default database class and instance type have prices.
     parameters = load_template()["Parameters"]
@@ -296,6 +392,10 @@ def write_prices(path, prices):
             r"db\.t4g\.micro\.vcpu is missing",
         ),
         (lambda p: p["vpc"].pop("public_ipv4_usd_per_hour"), r"vpc\.public_ipv4_usd_per_hour"),
+        (
+            lambda p: p["lambda"]["snapstart"].pop("restore_usd_per_gb"),
+            r"lambda\.snapstart\.restore_usd_per_gb is missing",
+        ),
     ],
 )
 def test_an_incomplete_price_file_is_named_on_load(tmp_path, damage, reason):
@@ -315,9 +415,11 @@ def test_a_price_file_that_is_not_json_or_absent(tmp_path):
 
 # Every input as a flag: the command needs no file but the prices.
 ALL_FLAGS = [
-    "--duration-ms", "15", "--memory-mb", "1024", "--arch", "x86_64",
+    "--duration-ms", "15", "--init-duration-ms", "250", "--memory-mb", "1024", "--arch", "x86_64",
     "--server-rps", "400", "--server-cores", "2",
 ]  # fmt: skip
+# What the command builds from ALL_FLAGS: the restore duration assumed, the default cold starts.
+ALL_FLAGS_COLD_STARTS = model.ColdStarts(init_ms=250)
 
 
 def costmodel(*args):
@@ -337,17 +439,19 @@ def test_command_writes_the_chart_and_the_table(tmp_path):
     text = (output / "costmodel.txt").read_text()
     assert text in printed
     assert "as of 2030-01-01 (not yet checked against" in text
-    options = {
-        option.name: option for option in model.options(workload(), model.Traffic(), PRICES)
-    }
+    compared = model.options(workload(), model.Traffic(), PRICES, ALL_FLAGS_COLD_STARTS)
+    options = {option.name: option for option in compared}
     # The 1e8 row: every option's cost, servers with their fleet size.
     row = next(line for line in text.splitlines() if line.lstrip().startswith("1e8 "))
     m_large = options["m.large"].cost(1e8)
     assert re.search(rf"\s{m_large:.0f} \(2\)\s", row), row
-    assert f"{options['Lambda+REST v1'].cost(1e8):.0f}" in row
-    # One break-even line per server option and API, at the model's crossing.
+    assert row.split()[3:7] == [
+        report._usd(options[name].cost(1e8))
+        for name in ("Lambda+REST v1", "Lambda+HTTP v2", "SnapStart+REST v1", "SnapStart+HTTP v2")
+    ]
+    # One break-even line per server option and Lambda option, at the model's crossing.
     for server in ("m.large", "t.small", "Fargate x86", "Fargate arm"):
-        for api in ("Lambda+REST v1", "Lambda+HTTP v2"):
+        for api in ("Lambda+REST v1", "Lambda+HTTP v2", "SnapStart+REST v1", "SnapStart+HTTP v2"):
             crossing = model.break_even(options[api].cost, options[server].cost, 1e5, 1e10)
             assert re.search(
                 rf"^  {re.escape(server)} +vs {re.escape(api)}: {volume(crossing)} requests/month",
@@ -385,7 +489,135 @@ def test_command_defaults_come_from_the_bench_results_and_zappa_settings(tmp_pat
         rf"--memory-mb +{stage['memory_size']} +zappa_settings.json, stage prod", text
     )
     assert re.search(r"--prices +deploy/tools/costs/prices.json +as of \d{4}-\d{2}-\d{2}", text)
+    cold = json.loads((ROOT / "bench/results/lambda.json").read_text())["cold_start"]["ours"]
+    init = cold["init_duration_ms"]["median"]
+    assert re.search(
+        rf"--init-duration-ms +{init:g} +bench/results/lambda.json, median Init", text
+    )
+    restored = json.loads((ROOT / "bench/results/lambda.json").read_text())["cold_start"].get(
+        "ours_restored", {}
+    )
+    restore = (restored.get("billed_restore_duration_ms") or {}).get("median")
+    if restore is None:
+        shown = rf"{model.ASSUMED_RESTORE_MS:g} +assumed: bench/results/lambda.json has no"
+    else:
+        shown = rf"{restore:g} +bench/results/lambda.json, median Billed Restore Duration"
+    assert re.search(rf"--restore-duration-ms +{shown}", text)
+    assert re.search(rf"--cold-starts +{model.DEFAULT_COLD_STARTS:g} +default", text)
     assert (tmp_path / "costmodel.png").exists()
+
+
+LAMBDA_OPTIONS = ("Lambda+REST v1", "Lambda+HTTP v2", "SnapStart+REST v1", "SnapStart+HTTP v2")
+
+
+def test_cold_start_flags_reach_the_model_and_the_report(tmp_path):
+    prices = write_prices(tmp_path / "prices.json", PRICES)
+    flags = ["--restore-duration-ms", "60", "--cold-starts", "50000", "--cached-versions", "2"]
+    text = costmodel(*ALL_FLAGS, *flags, "--prices", str(prices), "--output", str(tmp_path))
+    for flag, value in (
+        ("--init-duration-ms", "250"),
+        ("--restore-duration-ms", "60"),
+        ("--cold-starts", "50000"),
+        ("--cached-versions", "2"),
+    ):
+        assert re.search(rf"^  {flag} +{value} +flag$", text, re.MULTILINE), flag
+    cold = model.ColdStarts(init_ms=250, restore_ms=60, per_month=50_000, cached_versions=2)
+    options = {o.name: o for o in model.options(workload(), model.Traffic(), PRICES, cold)}
+    # The 1e8 row: its cold starts, then each Lambda option's cost.
+    row = next(line for line in text.splitlines() if line.lstrip().startswith("1e8 "))
+    costs = [report._usd(options[name].cost(1e8)) for name in LAMBDA_OPTIONS]
+    assert row.split()[2:7] == ["5e4", *costs]
+    # 250 ms x 1 GB x 0.00002 = 0.005 per 1,000 on demand; 0.1 + 0.0012 with SnapStart.
+    assert (
+        "  per 1,000 cold starts: 0.005 USD on demand (INIT 250 ms), 0.101 USD with SnapStart "
+        "(1 GB restored, 60 ms billed restore), at the first duration tier;"
+    ) in text
+    assert f"  the cache of 2 versions of 1 GB: {2 * MONTH * 0.000001:.2f} USD a month." in text
+    # 0.0001 per GB restored is 5 s of INIT at 0.00002 per GB-s, plus the 60 ms.
+    assert (
+        "  SnapStart never pays for its cache here: a restore is the cheaper only in place of an "
+        "INIT over 5,060 ms."
+    ) in text
+    for api in ("REST v1", "HTTP v2"):
+        assert re.search(
+            rf"^  SnapStart\+{api} +vs Lambda\+{api}: none, Lambda\+{api} is cheaper up to 1e10$",
+            text,
+            re.MULTILINE,
+        )
+    assert "--cold-starts 50000 --cached-versions 2" in text.splitlines()[0]
+
+
+def test_a_long_init_makes_snapstart_the_cheaper_above_a_volume(tmp_path):
+    prices = write_prices(tmp_path / "prices.json", PRICES)
+    flags = ["--init-duration-ms", "20000", "--restore-duration-ms", "60", "--from", "1e3"]
+    flags += ["--cold-starts", "1e6"]
+    text = costmodel(*ALL_FLAGS, *flags, "--prices", str(prices), "--output", str(tmp_path))
+    cold = model.ColdStarts(init_ms=20_000, restore_ms=60, per_month=1e6)
+    on_demand, snapstart = model.cold_start_costs(workload(), cold, PRICES)
+    cache = model.snapstart_cost(0, workload(), PRICES, cold)
+    assert (
+        f"  SnapStart pays for its cache above {cache / (on_demand - snapstart):,.0f} cold starts "
+        "a month (a restore is the cheaper only in place of an INIT over 5,060 ms)."
+    ) in text
+    options = {o.name: o for o in model.options(workload(), model.Traffic(), PRICES, cold)}
+    for api in ("REST v1", "HTTP v2"):
+        function, snapstart_option = options[f"Lambda+{api}"], options[f"SnapStart+{api}"]
+        crossing = model.break_even(function.cost, snapstart_option.cost, 1e3, 1e10)
+        assert crossing is not None
+        assert snapstart_option.cost(crossing * 1.01) < function.cost(crossing * 1.01)
+        assert re.search(
+            rf"^  SnapStart\+{api} +vs Lambda\+{api}: {volume(crossing)} requests/month",
+            text,
+            re.MULTILINE,
+        )
+
+
+def test_the_report_heads_with_the_command_that_writes_it_again(tmp_path):
+    prices = write_prices(tmp_path / "prices.json", PRICES)
+    output = tmp_path / "out"
+    first = costmodel(
+        *ALL_FLAGS, "--cold-starts", "0", "--free-tier", "--prices", str(prices),
+        "--output", str(output),
+    )  # fmt: skip
+    command = re.fullmatch(r"Written by `(.*)`\.", first.splitlines()[0])
+    assert command, first.splitlines()[0]
+    words = shlex.split(command.group(1))
+    assert words[:3] == ["python", "manage.py", "costmodel"]
+    assert "--free-tier" in words
+    assert costmodel(*words[3:]) == first
+    # No cold start is a month the model prices (a function kept warm).
+    row = next(line for line in first.splitlines() if line.lstrip().startswith("1e8 "))
+    assert row.split()[2] == "0"
+
+
+def test_a_recorded_restore_duration_is_read_and_a_missing_init_is_named(settings, tmp_path):
+    settings.BASE_DIR = tmp_path
+    flags = [
+        "--duration-ms", "15", "--memory-mb", "1024", "--arch", "x86_64",
+        "--server-rps", "400", "--server-cores", "2", "--output", str(tmp_path),
+    ]  # fmt: skip
+    with pytest.raises(
+        CommandError, match=r"lambda\.json is missing: run `make bench-lambda`, or pass --init"
+    ):
+        costmodel(*flags)
+    bench = tmp_path / "bench/results/lambda.json"
+    bench.parent.mkdir(parents=True)
+    bench.write_text(json.dumps({"cold_start": {"ours": {}}}))
+    with pytest.raises(CommandError, match=r"no cold_start\.ours\.init_duration_ms\.median"):
+        costmodel(*flags)
+    timings = {
+        "ours": {"init_duration_ms": {"median": 300.5}},
+        "ours_restored": {"billed_restore_duration_ms": {"median": 42.5}},
+    }
+    bench.write_text(json.dumps({"cold_start": timings}))
+    text = costmodel(*flags)
+    assert re.search(r"^  --init-duration-ms +300\.5 +bench/results/lambda", text, re.MULTILINE)
+    assert re.search(
+        r"^  --restore-duration-ms +42\.5 +bench/results/lambda.json, median Billed Restore "
+        r"Duration \(local runtime\)$",
+        text,
+        re.MULTILINE,
+    )
 
 
 def test_flags_replace_missing_bench_files(settings, tmp_path):
@@ -407,6 +639,10 @@ def test_flags_replace_missing_bench_files(settings, tmp_path):
         (["--utilisation", "1.5"], r"--utilisation is a share of capacity, at most 1"),
         (["--peak-to-average", "0.5"], r"--peak-to-average is at least 1"),
         (["--from", "1e9", "--to", "1e8"], r"--from \(1e\+09\) must be below --to"),
+        (["--init-duration-ms", "0"], r"--init-duration-ms must be a number > 0"),
+        (["--restore-duration-ms", "-5"], r"--restore-duration-ms must be a number > 0"),
+        (["--cold-starts", "-1"], r"--cold-starts must be a number >= 0, got -1\.0 \(flag\)"),
+        (["--cached-versions", "0"], r"--cached-versions must be a number > 0, got 0 \(flag\)"),
     ],
 )
 def test_bad_numbers_are_refused_with_the_reason(tmp_path, args, reason):

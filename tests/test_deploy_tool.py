@@ -6,15 +6,17 @@ make test-deploy (tests/deploy/)."""
 import io
 import json
 import shutil
+import uuid
+import zipfile
 
 import boto3.session
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from deploy.tools.deploy import function
+from deploy.tools.deploy import function, versions
 from deploy.tools.deploy.infrastructure import ENVIRONMENT, SECRETS, STACK
-from deploy.tools.deploy.steps import Context, DeployError, StepFailed, run
+from deploy.tools.deploy.steps import Context, DeployError, StepFailed, code_sha256, run
 from deploy.tools.harness.processes import ROOT
 from deploy.tools.rehearsal.emulator import EmulatedAccountProcess
 from tests.support.rehearsal import imported_certificate
@@ -71,7 +73,8 @@ def test_a_plan_of_an_empty_account_changes_nothing(tree, account):
     before = (tree / "zappa_settings.json").read_bytes()
     changed = run(function.STEPS, planning)
     assert changed >= 5
-    assert lines[1] == "[1/10] ~ stack: would create stack amphibian-prod-infra (new stack)"
+    steps = len(function.STEPS)
+    assert lines[1] == f"[1/{steps}] ~ stack: would create stack amphibian-prod-infra (new stack)"
     assert lines[-1].endswith("nothing was changed.")
     assert client(account, "cloudformation").list_stacks()["StackSummaries"] == []
     assert (tree / "zappa_settings.json").read_bytes() == before
@@ -143,7 +146,7 @@ def test_drift_names_what_differs_from_the_stage(tree):
     stage = deploying.stage_settings
     deployed = {
         "Configuration": {
-            "CodeSha256": function.code_sha256(package),
+            "CodeSha256": code_sha256(package),
             "Environment": {"Variables": dict(stage["aws_environment_variables"])},
             "Runtime": stage["runtime"],
             "MemorySize": stage["memory_size"],
@@ -160,3 +163,175 @@ def test_drift_names_what_differs_from_the_stage(tree):
     ]
     with pytest.raises(DeployError, match="no stage 'qa'"):
         Context(stage="qa", root=tree).stage_settings  # noqa: B018
+
+
+# --- The live alias and its invokers (deploy/tools/deploy/versions.py) -----------------------
+
+
+def function_zip(text):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", f"def handler(event, context):\n    return {text!r}\n")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def live(tree, account):
+    """amphibian-prod as Zappa leaves it after a first deploy: version 1, live on it."""
+    iam, lambda_ = client(account, "iam"), client(account, "lambda")
+    trust = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ]
+    }
+    role = iam.create_role(
+        RoleName=f"function-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    for found in lambda_.list_functions()["Functions"]:
+        lambda_.delete_function(FunctionName=found["FunctionName"])
+    lambda_.create_function(
+        FunctionName="amphibian-prod",
+        Runtime="python3.13",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": function_zip("v1")},
+        Publish=True,
+    )
+    lambda_.create_alias(FunctionName="amphibian-prod", Name="live", FunctionVersion="1")
+    deploying, _lines = context(tree)
+    deploying.outputs = {"FunctionName": "amphibian-prod"}  # the stack's, as the steps read them
+    return deploying, lambda_
+
+
+def publish(lambda_, text, move=True):
+    """A deploy's new code, published, and live moved to it (what Zappa's update does)."""
+    lambda_.update_function_code(FunctionName="amphibian-prod", ZipFile=function_zip(text))
+    version = lambda_.publish_version(FunctionName="amphibian-prod")["Version"]
+    if move:
+        lambda_.update_alias(FunctionName="amphibian-prod", Name="live", FunctionVersion=version)
+    return version
+
+
+def test_release_records_each_move_and_rollback_walks_back(live):
+    deploying, lambda_ = live
+    assert versions.release(deploying).summary == "live is version 1 (previous release: none)"
+    second = publish(lambda_, "v2")
+    assert versions.release(deploying).summary == f"live is version {second} (previous release: 1)"
+    assert versions.release(deploying).changed is False  # a second run changes nothing
+    assert versions.rollback(deploying).summary == f"moved live from version {second} to 1"
+    with pytest.raises(DeployError, match="no earlier release recorded"):
+        versions.rollback(deploying)
+    with pytest.raises(DeployError, match="has no version 99"):
+        versions.rollback(deploying, "99")
+    assert versions.rollback(deploying, second).summary == f"moved live from version 1 to {second}"
+    alias = lambda_.get_alias(FunctionName="amphibian-prod", Name="live")
+    assert alias["FunctionVersion"] == second
+    assert versions.history(alias) == [second]
+
+
+def test_release_moves_live_to_the_code_of_this_tree(live):
+    deploying, lambda_ = live
+    versions.release(deploying)
+    second = publish(lambda_, "v2")
+    versions.release(deploying)
+    versions.rollback(deploying)
+    # The tree's package is version 2's code: the next deploy moves live forward again.
+    deploying.package_path.parent.mkdir(parents=True, exist_ok=True)
+    deploying.package_path.write_bytes(function_zip("v2"))
+    outcome = versions.release(deploying)
+    assert outcome.summary == f"moved live to version {second}, which runs this code"
+    deploying.package_path.write_bytes(function_zip("never deployed"))
+    with pytest.raises(DeployError, match="no published version of amphibian-prod runs this"):
+        versions.release(deploying)
+
+
+def test_prune_keeps_the_newest_and_every_recorded_release(live):
+    deploying, lambda_ = live
+    versions.release(deploying)  # 1 recorded
+    for text in range(2, 9):
+        publish(lambda_, f"v{text}", move=False)
+    outcome = versions.prune(deploying)
+    assert outcome.summary == "deleted version(s) 2, 3; kept 6"
+    left = [v["Version"] for v in versions.published_versions(deploying)]
+    assert left == ["1", "4", "5", "6", "7", "8"]
+    assert versions.prune(deploying).changed is False
+
+
+def test_schedules_target_the_alias_replacing_zappas_latest_targets(live, account):
+    deploying, lambda_ = live
+    events = client(account, "events")
+    for rule in events.list_rules()["Rules"]:
+        ids = [t["Id"] for t in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]]
+        if ids:
+            events.remove_targets(Rule=rule["Name"], Ids=ids)
+        events.delete_rule(Name=rule["Name"])
+    unqualified = lambda_.get_function(FunctionName="amphibian-prod")["Configuration"][
+        "FunctionArn"
+    ]
+    # What an earlier deploy through Zappa left: a rule on $LATEST, and one no longer wanted.
+    wanted = versions.wanted_rules(deploying)
+    kept = next(iter(wanted))
+    for name in (kept, "amphibian-prod-gone-deploy.lambda.schedules.run_scheduled"):
+        events.put_rule(Name=name, ScheduleExpression="rate(1 day)")
+        events.put_targets(Rule=name, Targets=[{"Id": "zappa", "Arn": unqualified}])
+    outcome = versions.schedules(deploying)
+    assert outcome.changed
+    rules = {rule["Name"]: rule for rule in events.list_rules()["Rules"]}
+    assert set(rules) == set(wanted)
+    for name, (expression, _description, event) in wanted.items():
+        assert rules[name]["ScheduleExpression"] == expression
+        [target] = events.list_targets_by_rule(Rule=name)["Targets"]
+        assert target["Arn"] == f"{unqualified}:live"
+        template = json.loads(
+            target["InputTransformer"]["InputTemplate"].replace("<", '"<').replace(">", '>"')
+        )
+        assert template["kwargs"] == event["kwargs"]
+    policy = json.loads(
+        lambda_.get_policy(FunctionName="amphibian-prod", Qualifier="live")["Policy"]
+    )
+    sources = {s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]}
+    assert {rules[name]["Arn"] for name in wanted} <= sources
+    assert versions.schedules(deploying).changed is False
+
+
+def test_rule_names_are_zappas_so_its_handler_routes_them():
+    from zappa.core import Zappa
+
+    events = json.loads((ROOT / "zappa_settings.json").read_text())["prod"]["events"]
+    long_name = {"name": "n" * 20, "function": "deploy.lambda.schedules.run_scheduled"}
+    for event in [e for e in events if "expression" in e] + [long_name]:
+        for index in (0, 1):
+            assert versions.rule_name("amphibian-prod", event, index) == (
+                Zappa.get_scheduled_event_name(
+                    Zappa, event, event["function"], "amphibian-prod", index
+                )
+            )
+
+
+def test_notifications_send_the_buckets_events_to_the_alias_and_keep_others(live, account):
+    deploying, _lambda = live
+    s3, sqs = client(account, "s3"), client(account, "sqs")
+    [source] = [e for e in deploying.stage_settings["events"] if "event_source" in e]
+    bucket = source["event_source"]["arn"].removeprefix("arn:aws:s3:::")
+    s3.create_bucket(Bucket=bucket)
+    queue = sqs.get_queue_attributes(
+        QueueUrl=sqs.create_queue(QueueName="someone-elses")["QueueUrl"],
+        AttributeNames=["QueueArn"],
+    )["Attributes"]["QueueArn"]
+    others = {
+        "QueueConfigurations": [
+            {"Id": "theirs", "QueueArn": queue, "Events": ["s3:ObjectRemoved:*"]}
+        ]
+    }
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=others)
+    assert versions.notifications(deploying).changed
+    configuration = s3.get_bucket_notification_configuration(Bucket=bucket)
+    [ours] = configuration["LambdaFunctionConfigurations"]
+    assert ours["LambdaFunctionArn"].endswith(":function:amphibian-prod:live")
+    assert ours["Id"] == f"amphibian-prod:{source['function']}"
+    assert [q["Id"] for q in configuration["QueueConfigurations"]] == ["theirs"]
+    assert versions.notifications(deploying).changed is False

@@ -282,10 +282,21 @@ APP_CALLS = [
     ),
     (
         lambda: recorded(
-            "lambda", "invoke", FunctionName="amphibian-dev", InvocationType="Event", Payload=b"{}"
+            "lambda",
+            "invoke",
+            FunctionName="amphibian-dev",
+            Qualifier="live",
+            InvocationType="Event",
+            Payload=b"{}",
         ),
         "Invoke",
-        [("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:amphibian-dev")],
+        # Authorized on the qualified ARN: the alias the task backend invokes.
+        [
+            (
+                "lambda:InvokeFunction",
+                f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:amphibian-dev:live",
+            )
+        ],
     ),
     (
         lambda: recorded(
@@ -625,18 +636,20 @@ def test_template_conditions_and_parameters_reach_the_policy():
         evaluate(
             document,
             "lambda:InvokeFunction",
-            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:tasks-fn",
+            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:tasks-fn:live",
         )
         == ALLOWED
     )
-    assert (
-        evaluate(
-            document,
-            "lambda:InvokeFunction",
-            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:amphibian-prod",
+    # The live alias only: not the default name, not $LATEST, not another version.
+    for resource in ("amphibian-prod:live", "tasks-fn", "tasks-fn:3"):
+        assert (
+            evaluate(
+                document,
+                "lambda:InvokeFunction",
+                f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{resource}",
+            )
+            == IMPLICIT_DENY
         )
-        == IMPLICIT_DENY
-    )
 
 
 def test_role_is_its_inline_and_template_managed_policies():

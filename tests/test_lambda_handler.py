@@ -94,11 +94,14 @@ def header(response, name):
     return response["headers"][name]
 
 
-def test_django_is_set_up_at_import_and_boto3_is_not_loaded():
-    # A fresh interpreter: this one has loaded boto3 for other tests.
+def test_init_sets_django_up_and_warms_the_first_page_but_opens_no_aws_client():
+    # A fresh interpreter: this one has loaded boto3 for other tests. Init creates the S3
+    # storages (boto3 imported: every page's {% static %} would import it) and renders the
+    # home page once, but makes no AWS client and calls nothing.
     code = (
-        "import importlib, sys; importlib.import_module('deploy.lambda.handler');"
-        "from django.apps import apps; print(apps.ready, 'boto3' in sys.modules)"
+        "import importlib, json, sys; importlib.import_module('deploy.lambda.handler');"
+        "from django.apps import apps; from apps.core import aws;"
+        "print(json.dumps([apps.ready, 'boto3' in sys.modules, len(aws._clients)]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -108,7 +111,10 @@ def test_django_is_set_up_at_import_and_boto3_is_not_loaded():
         text=True,
         timeout=60,
     )
-    assert result.stdout.split() == ["True", "False"], result.stderr
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, True, 0]
+    # The warm-up request went through the access log under its own request id.
+    assert '"request_id": "init-warm-up"' in result.stdout
 
 
 @pytest.mark.parametrize("source", SOURCES)

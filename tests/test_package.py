@@ -36,7 +36,7 @@ STAGES = json.loads((ROOT / "zappa_settings.json").read_text())
 REQUIRED = {
     "django_settings": "project.settings.lambda",
     "lambda_handler": "deploy.lambda.handler.lambda_handler",
-    "runtime": "python3.11",
+    "runtime": "python3.13",
     "binary_support": True,
     "keep_warm": False,
 }
@@ -130,8 +130,8 @@ def test_schedule_events_are_the_registry_s():
         ("django-5.2.19.dist-info/licenses/LICENSE", None),
         ("zappa/cli.py", "zappa, unused"),
         ("zappa/asynchronous.py", None),
-        ("PIL/_avif.cpython-311-x86_64-linux-gnu.so", "never loaded"),
-        ("PIL/_webp.cpython-311-x86_64-linux-gnu.so", None),
+        ("PIL/_avif.cpython-313-x86_64-linux-gnu.so", "never loaded"),
+        ("PIL/_webp.cpython-313-x86_64-linux-gnu.so", None),
         ("django/contrib/gis/geos/base.py", "never loaded"),
     ],
 )
@@ -162,6 +162,9 @@ def test_the_zappa_closure_comes_hash_locked_from_dev_txt():
 
 
 # --- the built package (make test-package) -------------------------------------------------
+
+# The bytecode's tag: the build's Python, which package.py checks is the stage's runtime.
+CPYTHON = f"cpython-{sys.version_info[0]}{sys.version_info[1]}"
 
 LAMBDA_ENV = {
     **DEPLOYED_ENV,
@@ -209,7 +212,7 @@ def test_package_is_lean_and_within_lambda_limits(built_package):
     shipped_deploy = {name.split("/")[1] for name in names if name.startswith("deploy/")}
     assert shipped_deploy <= {"__init__.py", "__pycache__", "lambda"}, shipped_deploy
     assert "deploy/lambda/handler.py" in names and "zappa_settings.py" in names
-    assert "deploy/lambda/__pycache__/handler.cpython-311.pyc" in names
+    assert f"deploy/lambda/__pycache__/handler.{CPYTHON}.pyc" in names
     # Static files are in the bucket: the manifest ships, the files do not.
     assert "deploy/lambda/static-manifest/staticfiles.json" in names
     assert not [name for name in names if name.startswith(("var/", "static/"))]
@@ -326,6 +329,6 @@ def test_the_same_sources_build_the_same_zip(built_package):
     )
     with zipfile.ZipFile(again) as archive:
         assert "package_info.json" not in archive.namelist()
-        code = archive.read("apps/core/__pycache__/views.cpython-311.pyc")
+        code = archive.read(f"apps/core/__pycache__/views.{CPYTHON}.pyc")
     # Tracebacks name the code where Lambda keeps it.
     assert b"/var/task/apps/core/views.py" in code

@@ -62,6 +62,15 @@ class JWKSCache:
             raise JWKSUnavailable(f"no key set fetched from {host}: {self._last_error}")
         return self._keys.get(kid)
 
+    def forget_timers(self):
+        """Keep the keys, forget when they were last fetched and how often: after a SnapStart
+        restore the monotonic clock of the snapshot means nothing, and each restored copy is
+        a new instance with its own cooldown and count."""
+        with self._lock:
+            self._last_fetch = None
+            self._last_error = None
+            self.fetches = 0
+
     def _seed(self):
         with self._lock:
             if self._seeded:
@@ -129,6 +138,24 @@ def _parse(raw):
 
 _caches: dict[tuple, JWKSCache] = {}
 _caches_lock = threading.Lock()
+
+
+def warm():
+    """Seed the configured cache from COGNITO_JWKS_FILE now (init), not on the first token;
+    never fetches. Returns the number of keys it holds (0 without a file)."""
+    if not settings.COGNITO_JWKS_FILE:
+        return 0
+    cache = jwks_cache()
+    cache._seed()
+    return len(cache._keys or ())
+
+
+def forget_timers():
+    """``JWKSCache.forget_timers`` on every cache of this process."""
+    with _caches_lock:
+        caches = list(_caches.values())
+    for cache in caches:
+        cache.forget_timers()
 
 
 def jwks_cache():

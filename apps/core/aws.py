@@ -132,6 +132,19 @@ def resource(service):
     return found
 
 
+def forget_clients():
+    """Close and drop every cached client and this thread's resources (their connection pools
+    hold sockets): a SnapStart snapshot must not carry them, since a restored copy would
+    share the connections and the credentials of the moment of the snapshot. The next call
+    to ``client``/``resource`` creates fresh ones."""
+    with _lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for found in clients:
+        found.close()
+    _thread.__dict__.pop("resources", None)
+
+
 def _session():
     import boto3.session
 

@@ -55,6 +55,13 @@ _last: dict[str, Any] = {"at": 0.0, "result": None}
 _last_lock = threading.Lock()
 
 
+def forget():
+    """Drop the cached readiness result: after a SnapStart restore it describes the snapshot's
+    moment, and its monotonic timestamp means nothing."""
+    with _last_lock:
+        _last.update(at=0.0, result=None)
+
+
 def readiness():
     """``(ready, results)`` of every check in ``READINESS_CHECKS``.
 

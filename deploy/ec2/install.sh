@@ -1,5 +1,5 @@
 #!/bin/sh
-# Install or upgrade Amphibian on a Debian 12 EC2 instance from an unpacked release in $1
+# Install or upgrade Amphibian on a Debian 13 EC2 instance (python3 3.13) from an unpacked release in $1
 # (cloud-init.yaml runs it at first boot; run it again for a new release).
 # Layout, shared with the generated timer units: code /opt/amphibian/app, venv
 # /opt/amphibian/venv, static /opt/amphibian/static, settings /etc/amphibian/amphibian.env.

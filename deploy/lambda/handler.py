@@ -2,8 +2,10 @@
 
 Importing this module is Lambda's init phase, so Django is set up here: settings, apps,
 URLconf and middleware load once per instance, before the first request, and are billed
-as Init Duration instead of being added to the first visitor's wait. Nothing here
-imports boto3; the AWS client factory (apps.core.aws) does when a request needs AWS.
+as Init Duration instead of being added to the first visitor's wait. ``snapstart.warm_up``
+then does what the first page would (templates, URL maps, storages, one home-page request),
+which with SnapStart is in the snapshot; no AWS client is made and nothing of AWS is called
+(apps.core.aws makes clients when a request needs one).
 """
 
 import importlib
@@ -34,6 +36,15 @@ PACKAGE_SETTINGS = _apply_package_settings()
 
 # Django is set up by this import, after the stage's environment is in place.
 from project.wsgi import application  # noqa: E402
+
+from . import snapstart  # noqa: E402
+
+# The rest of what a first request would do, done here: billed as init on demand, and free
+# with SnapStart, whose snapshot is taken after it (the hooks keep instances apart).
+# On the execute-api URL every path starts with the stage (apigateway: SCRIPT_NAME).
+_stage = getattr(PACKAGE_SETTINGS, "API_STAGE", None)
+snapstart.warm_up(application, ("/", f"/{_stage}/") if _stage else ("/",))
+snapstart.register()
 
 
 def lambda_handler(event, context):

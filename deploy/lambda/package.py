@@ -19,7 +19,7 @@
    line and function, not the source line; the project's own code keeps its sources.
 
 It prints the zipped and unzipped sizes before and after, and fails above Lambda's limits.
-Runs with Python 3.11: the bytecode must match the python3.11 runtime.
+Runs with the Python of the stage's ``runtime`` (python3.13): the bytecode must match it.
 
 This is the command line; the steps are in deploy/lambda/packager/ (see its docstring).
 """
@@ -49,10 +49,13 @@ removal_reason = dropped.removal_reason
 check_limits = limits.check_limits
 
 
+def stage_settings(stage):
+    return json.loads((ROOT / "zappa_settings.json").read_text())[stage]
+
+
 def static_storage(stage):
     """The stage's DJANGO_STATIC_STORAGE (zappa_settings.json); the environment overrides."""
-    stages = json.loads((ROOT / "zappa_settings.json").read_text())
-    configured = stages[stage].get("aws_environment_variables", {})
+    configured = stage_settings(stage).get("aws_environment_variables", {})
     return os.environ.get(
         "DJANGO_STATIC_STORAGE", configured.get("DJANGO_STATIC_STORAGE", "whitenoise")
     )
@@ -66,8 +69,13 @@ def main(argv=None):
         "--with-sources", action="store_true", help="Keep third-party .py files (larger zip)."
     )
     options = parser.parse_args(argv)
-    if sys.version_info[:2] != (3, 11):
-        raise SystemExit("Python 3.11 is needed: the bytecode must match the python3.11 runtime.")
+    runtime = stage_settings(options.stage)["runtime"]
+    running = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    if running != runtime:
+        raise SystemExit(
+            f"{runtime} is needed to build the {options.stage} stage ({running} runs this): "
+            "the package's bytecode must match the function's runtime."
+        )
     output = Path(options.output or packager.WORK_DIR / f"amphibian-{options.stage}.zip")
     output = output.resolve()
     if not shutil.which(rewrite.STRIP):

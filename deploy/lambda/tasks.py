@@ -93,9 +93,12 @@ def invoke_async(body):
     function_name = settings.TASKS_LAMBDA_FUNCTION
     if not function_name:
         raise EnqueueFailed("TASKS_LAMBDA_FUNCTION is not set; the lambda target needs it.")
+    qualifier = (
+        {"Qualifier": settings.TASKS_LAMBDA_QUALIFIER} if settings.TASKS_LAMBDA_QUALIFIER else {}
+    )
     with aws.unavailable_as(EnqueueFailed, lambda exc: f"Lambda is unreachable: {exc}"):
         response = aws.client("lambda").invoke(
-            FunctionName=function_name, InvocationType="Event", Payload=body
+            FunctionName=function_name, InvocationType="Event", Payload=body, **qualifier
         )
     if response.get("StatusCode") != 202:
         raise EnqueueFailed(f"Lambda answered {response.get('StatusCode')}, not 202")

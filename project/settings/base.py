@@ -308,6 +308,9 @@ FILES_QUOTA_BYTES = env.as_int("FILES_QUOTA_BYTES", 1024 * 1024 * 1024)
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # The function to invoke for tasks on Lambda (the runtime sets AWS_LAMBDA_FUNCTION_NAME).
 TASKS_LAMBDA_FUNCTION = env.get("TASKS_LAMBDA_FUNCTION") or env.get("AWS_LAMBDA_FUNCTION_NAME")
+# The alias tasks invoke (the stages set "live", which SnapStart's snapshots serve); unset,
+# $LATEST (a function deployed without versions).
+TASKS_LAMBDA_QUALIFIER = env.get("TASKS_LAMBDA_QUALIFIER")
 TASKS_LAMBDA_MAX_PAYLOAD = env.as_int("TASKS_LAMBDA_MAX_PAYLOAD", 256 * 1024)
 # Where work that failed for good is kept, for `manage.py failedtasks` (apps.tasks.failures):
 # the database queue's failed rows here; the lambda target reads its on-failure queue.

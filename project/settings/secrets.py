@@ -24,6 +24,7 @@ client from the same environment variables, parsed by the same ``env`` functions
 
 import json
 import os
+import time
 from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
@@ -37,6 +38,7 @@ DATABASE_VARIABLES = ("DATABASE_HOST", "DATABASE_NAME")
 MAX_NAMES = 10
 
 _loaded: dict[tuple, dict] = {}
+_loaded_at: dict[tuple, float] = {}  # time.time() of each fetch, for refresh_database_url
 
 
 def parameter_names(path, names):
@@ -102,6 +104,7 @@ def database_url(environ=os.environ, *, session=None):
     key = ("secretsmanager", arn)
     if key not in _loaded:
         _loaded[key] = _fetch_secret(arn, environ, session)
+        _loaded_at[key] = time.time()
     credentials = _loaded[key]
     host = env.get("DATABASE_HOST", environ=environ)
     port = env.get("DATABASE_PORT", environ=environ) or credentials.get("port") or 5432
@@ -111,6 +114,25 @@ def database_url(environ=os.environ, *, session=None):
         quote(str(credentials[field]), safe="") for field in ("username", "password")
     )
     return f"postgres://{user}:{password}@{host}:{port}/{quote(name)}?sslmode={quote(sslmode)}"
+
+
+def refresh_database_url(max_age, environ=os.environ, *, session=None):
+    """``DATABASE_URL`` read again from ``DATABASE_SECRET_ARN`` if the cached secret is older
+    than ``max_age`` seconds, else None (also None without a secret, or with an explicit
+    ``DATABASE_URL`` of the operator's own).
+
+    RDS rotates the master password it manages (every 7 days by default); a process that
+    lives long, or a SnapStart snapshot restored days after it was taken, would still hold
+    the old one. The wall clock, not the monotonic one: a restore resumes the monotonic clock
+    of the snapshot.
+    """
+    arn = env.get("DATABASE_SECRET_ARN", environ=environ)
+    key = ("secretsmanager", arn)
+    if not arn or key not in _loaded_at or time.time() - _loaded_at[key] < max_age:
+        return None
+    del _loaded[key], _loaded_at[key]
+    environ["DATABASE_URL"] = url = database_url(environ, session=session)
+    return url
 
 
 def _client(service, environ, session):

@@ -47,12 +47,17 @@ def test_every_step_of_the_deploy_ran(rehearsal):
         "static",
         "package",
         "function",
+        "release",
         "event-invoke",
+        "schedules",
+        "notifications",
         "firewall",
         "migrate",
         "smoke",
+        "prune",
     ]
     assert ran["function"] == (True, "created function amphibian-prod (zappa deploy)")
+    assert ran["release"] == (True, "live is version 1 (previous release: none)")
     assert ran["migrate"] == (True, "applied migrations")
     assert ran["smoke"][1].endswith("/prod/readyz: 200")
 
@@ -124,7 +129,7 @@ def test_the_function_runs_in_the_vpc_with_the_stacks_role_and_no_secret(rehears
 
 def test_failed_invocations_go_to_the_stacks_queue(rehearsal):
     config = rehearsal.client("lambda").get_function_event_invoke_config(
-        FunctionName="amphibian-prod"
+        FunctionName="amphibian-prod", Qualifier="live"
     )
     assert config["MaximumRetryAttempts"] == EVENT_INVOKE["MaximumRetryAttempts"]
     assert config["MaximumEventAgeInSeconds"] == EVENT_INVOKE["MaximumEventAgeInSeconds"]
@@ -146,15 +151,15 @@ def test_the_rest_api_routes_everything_to_the_function_behind_the_firewall(rehe
             restApiId=api["id"], resourceId=paths[path]["id"], httpMethod="ANY"
         )
         assert method["methodIntegration"]["type"] == "AWS_PROXY"
-        assert function_arn in method["methodIntegration"]["uri"]
+        assert method["methodIntegration"]["uri"].endswith(f"{function_arn}:live/invocations")
     assert apigateway.get_stage(restApiId=api["id"], stageName="prod")
     stage_arn = f"arn:aws:apigateway:us-east-1::/restapis/{api['id']}/stages/prod"
     acl = rehearsal.client("wafv2").get_web_acl_for_resource(ResourceArn=stage_arn)["WebACL"]
     assert acl["ARN"] == rehearsal.outputs("prod")["WebAclArn"]
 
 
-def test_schedules_and_the_upload_notification_invoke_the_function(rehearsal):
-    function_arn = rehearsal.function("prod")["Configuration"]["FunctionArn"]
+def test_schedules_and_the_upload_notification_invoke_the_live_alias(rehearsal):
+    function_arn = rehearsal.function("prod")["Configuration"]["FunctionArn"] + ":live"
     stage = rehearsal.stage("prod")
     events = rehearsal.client("events")
     rules = events.list_rules()["Rules"]
@@ -194,14 +199,94 @@ def test_a_code_change_updates_only_the_function(rehearsal):
     changed = rehearsal.make("deploy", STAGE="prod")
     assert changed.returncode == 0, changed.stdout + changed.stderr
     ran = steps(changed)
-    assert {name for name, (change, _) in ran.items() if change} == {"function"}
+    # Zappa published the code's version and moved live; the release records it.
+    assert {name for name, (change, _) in ran.items() if change} == {"function", "release"}
     assert ran["function"][1] == "updated function amphibian-prod (code)"
+    assert ran["release"][1].startswith("live is version ")
     assert rehearsal.function("prod")["Configuration"]["CodeSha256"] != before
     # The code Lambda now holds (the bucket's zip with its CodeSha256) carries the change.
     with zipfile.ZipFile(rehearsal.deployed_zip("prod")) as deployed:
         assert deployed.read("apps/pages/views.py").endswith(
             b"# A change of code, nothing else.\n"
         )
+
+
+def deploy_operations(rehearsal, service, operation):
+    """The params of every recorded ``service`` ``operation`` call (moto answers for SnapStart
+    and event-invoke qualifiers as if they were not asked: the requests are the proof)."""
+    from deploy.tools.iam.requests import UnknownRequest, operation_of
+
+    found = []
+    for record in rehearsal.records():
+        if record.get("service") not in (service, None) or record.get("status", 200) >= 400:
+            continue
+        try:
+            name, op, params = operation_of(record)
+        except UnknownRequest:
+            continue
+        if (name, op) == (service, operation):
+            found.append(params)
+    return found
+
+
+def test_every_invoker_the_deploy_configured_targets_the_live_alias(rehearsal):
+    created = deploy_operations(rehearsal, "lambda", "CreateFunction")
+    assert created and all(p["SnapStart"] == {"ApplyOn": "PublishedVersions"} for p in created)
+    updated = deploy_operations(rehearsal, "lambda", "UpdateFunctionConfiguration")
+    assert all(p["SnapStart"] == {"ApplyOn": "PublishedVersions"} for p in updated)
+    event_invoke = deploy_operations(rehearsal, "lambda", "PutFunctionEventInvokeConfig")
+    assert event_invoke and all(p["Qualifier"] == "live" for p in event_invoke)
+    permissions = deploy_operations(rehearsal, "lambda", "AddPermission")
+    assert permissions and all(p.get("Qualifier") == "live" for p in permissions), permissions
+    assert all(p["SourceAccount"] for p in permissions)
+    put = deploy_operations(rehearsal, "events", "PutTargets")
+    targets = [target for params in put for target in params["Targets"]]
+    assert targets and all(t["Arn"].endswith(":live") for t in targets), targets
+    # The notification as sent (botocore's models read this body as the legacy
+    # PutBucketNotification, whose shape differs): every function it names.
+    sent = [
+        r["body"]
+        for r in rehearsal.records()
+        if r["method"] == "PUT" and r.get("query") == "notification" and r.get("body")
+    ]
+    arns = [arn for body in sent for arn in re.findall(r"<CloudFunction>([^<]+)<", body)]
+    assert arns and all(arn.endswith(":live") for arn in arns), arns
+    # Zappa's manage (migrate) runs on the alias too.
+    invoked = deploy_operations(rehearsal, "lambda", "Invoke")
+    assert invoked and all(
+        p.get("Qualifier") == "live" or p["FunctionName"].endswith(":live") for p in invoked
+    ), invoked
+
+
+def test_rollback_moves_live_back_and_the_next_deploy_forward(rehearsal):
+    lambda_ = rehearsal.client("lambda")
+    before = lambda_.get_alias(FunctionName="amphibian-prod", Name="live")["FunctionVersion"]
+    refused = rehearsal.make("rollback", STAGE="prod", VERSION="999")
+    assert refused.returncode != 0
+    assert "has no version 999" in refused.stderr, refused.stdout + refused.stderr
+    rolled = rehearsal.make("rollback", STAGE="prod")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    ran = steps(rolled)
+    assert list(ran) == ["rollback", "smoke"]
+    assert ran["rollback"] == (True, f"moved live from version {before} to 1")
+    assert ran["smoke"][1].endswith("/prod/readyz: 200")
+    # Through the alias, Lambda runs version 1: the first deploy's code, not the change's.
+    invoked = lambda_.invoke(
+        FunctionName="amphibian-prod", Qualifier="live", Payload=b'{"manage": "check"}'
+    )
+    assert invoked["ExecutedVersion"] == "1"
+    assert "FunctionError" not in invoked, invoked["Payload"].read()
+    first = lambda_.get_function(FunctionName="amphibian-prod", Qualifier="1")["Configuration"]
+    assert first["CodeSha256"] != rehearsal.function("prod")["Configuration"]["CodeSha256"]
+    # Nothing older than version 1 is recorded: a second rollback says so.
+    again = rehearsal.make("rollback", STAGE="prod")
+    assert again.returncode != 0 and "no earlier release recorded" in again.stderr
+    # The tree's code is not what live runs: the next deploy moves live forward again.
+    forward = rehearsal.make("deploy", STAGE="prod")
+    assert forward.returncode == 0, forward.stdout + forward.stderr
+    ran = steps(forward)
+    assert {name for name, (change, _) in ran.items() if change} == {"release"}
+    assert ran["release"][1] == f"moved live to version {before}, which runs this code"
 
 
 def test_the_dev_stage_deploys_behind_an_http_api(rehearsal):
@@ -233,7 +318,7 @@ def test_the_dev_stage_deploys_behind_an_http_api(rehearsal):
     [api] = apigatewayv2.get_apis()["Items"]
     assert api["ProtocolType"] == "HTTP"
     integrations = apigatewayv2.get_integrations(ApiId=api["ApiId"])["Items"]
-    assert [item["IntegrationUri"] for item in integrations] == [function_arn]
+    assert [item["IntegrationUri"] for item in integrations] == [f"{function_arn}:live"]
     assert [item["PayloadFormatVersion"] for item in integrations] == ["2.0"]
     routes = apigatewayv2.get_routes(ApiId=api["ApiId"])["Items"]
     integration = f"integrations/{integrations[0]['IntegrationId']}"

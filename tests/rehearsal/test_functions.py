@@ -124,7 +124,7 @@ def make_function(account, role):
         name = f"fn-{handler}-{uuid.uuid4().hex[:6]}"
         lambda_.create_function(
             FunctionName=name,
-            Runtime="python3.11",
+            Runtime="python3.13",
             Role=role,
             Handler=f"handlers.{handler}" if code is None else handler,
             Code=code or {"ZipFile": zipped({"handlers.py": HANDLERS})},

@@ -1,7 +1,7 @@
 """The server target's image (deploy/container), built and run with podman.
 
 Shared by ``test_container.py`` and the end-to-end suite. Base images cannot be pulled here,
-so the base is Debian bookworm + Python 3.11 made with ``debootstrap --variant=minbase`` and
+so the base is Debian trixie + Python 3.13 made with ``debootstrap --variant=minbase`` and
 passed as ``BASE_IMAGE``; it is built once and kept.
 """
 
@@ -12,7 +12,8 @@ import subprocess
 from deploy.tools.harness.processes import ROOT
 from tests.fixtures import require
 
-BASE_IMAGE = "localhost/amphibian-base:bookworm"
+# Debian 13 (trixie): its python3 is the 3.13 the lock files and the Lambda runtime use.
+BASE_IMAGE = "localhost/amphibian-base:trixie"
 IMAGE = "localhost/amphibian:test"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -44,7 +45,7 @@ class Podman:
     def build_image(self, scratch_dir):
         """deploy/container/Dockerfile built as ``IMAGE`` (the base image first if missing)."""
         if self("image", "exists", BASE_IMAGE).returncode != 0:
-            self._build_base(scratch_dir / "bookworm")
+            self._build_base(scratch_dir / "trixie")
         secret = ["--secret", f"id=pip_cert,src={CA_BUNDLE}"] if os.path.exists(CA_BUNDLE) else []
         built = self(
             *("build", "--format", "docker", "-f", "deploy/container/Dockerfile"),
@@ -60,7 +61,7 @@ class Podman:
             [
                 *(shutil.which("debootstrap"), "--variant=minbase"),
                 "--include=python3,python3-venv,ca-certificates",
-                *("bookworm", str(rootfs), "http://deb.debian.org/debian"),
+                *("trixie", str(rootfs), "http://deb.debian.org/debian"),
             ],
             check=True,
             capture_output=True,

@@ -7,7 +7,7 @@
 - ``limits``: the package's sizes against Lambda's limits.
 
 Build code only: the stages' ``exclude_glob`` keeps this folder out of the function. It
-runs with the system Python 3.11 (standard library only), before the build venv exists.
+runs with the system Python 3.13 (standard library only), before the build venv exists.
 """
 
 import re

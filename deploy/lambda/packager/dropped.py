@@ -36,14 +36,15 @@ NEVER_LOADED = (
     "pillow.libs/libbrotli",
     "pillow.libs/libpng16-",
 )
-# Must not be in the function: Zappa's CLI-only distributions, and what the python3.11
-# runtime already provides. Kept out by the stage's ``exclude``; checked here.
+# Must not be in the function: Zappa's CLI-only distributions, and what the python3.13
+# runtime already provides (the AWS SDK, its runtime interface client and SnapStart's
+# snapshot_restore_py). Kept out by the stage's ``exclude``; checked here.
 NOT_SHIPPED = {
-    "argcomplete", "boto3", "botocore", "certifi", "cfn_flip", "charset_normalizer",
-    "click", "gunicorn", "hjson", "idna", "jmespath", "kappa", "markupsafe", "pip",
-    "placebo", "python_dateutil", "python_slugify", "pyyaml", "redis", "requests",
-    "s3transfer", "setuptools", "six", "text_unidecode", "toml", "tqdm", "troposphere",
-    "urllib3", "werkzeug", "wheel",
+    "argcomplete", "awslambdaric", "boto3", "botocore", "certifi", "cfn_flip",
+    "charset_normalizer", "click", "gunicorn", "hjson", "idna", "jmespath", "kappa",
+    "markupsafe", "pip", "placebo", "python_dateutil", "python_slugify", "pyyaml", "redis",
+    "requests", "s3transfer", "setuptools", "six", "snapshot_restore_py", "text_unidecode",
+    "toml", "tqdm", "troposphere", "urllib3", "werkzeug", "wheel",
 }  # fmt: skip
 
 

@@ -4,9 +4,11 @@ Pure functions of numbers and the price dict (``prices.load_prices``). Assumptio
 
 - A month is 730 hours, as on AWS's pricing pages; traffic is spread over it with an average
   rate and a peak of ``peak_to_average`` times that.
-- Lambda bills every request at the measured warm duration (cold starts are rare at volume and
-  absent from the mean); the duration is the one measured at ``memory_mb``. Without one, it is
-  derived from the server benchmark (``duration_from_server``).
+- Lambda bills every request at the measured warm duration, measured at ``memory_mb``; without
+  one, it is derived from the server benchmark (``duration_from_server``). Each cold start adds,
+  on demand, its INIT phase at the same GB-second price (billed since 1 August 2025, managed
+  runtimes included); with SnapStart, a restore per GB of memory and the billed restore duration
+  instead, plus the cache of every published version kept all month (``ColdStarts``).
 - A server fleet is static, sized for the peak at the target utilisation, with at least
   ``min_instances``: one instance serves the benchmark's requests/s per core times its vCPUs
   (a vCPU of any family, Graviton or x86, counts as one of the benchmark machine's cores).
@@ -23,6 +25,16 @@ HOURS_PER_MONTH = 730
 MB_PER_LAMBDA_VCPU = 1769
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 GB = 1e9
+# Cold starts follow execution environments, not requests: a page of a few ms needs a handful of
+# environments even at 1e9 requests a month, so a share of requests would invent millions of
+# cold starts at the top of the range. The default, one every 5 minutes around the clock, is the
+# most a lone environment restarts if Lambda reclaims it after each 5-minute idle gap (AWS
+# publishes neither that timeout nor an environment's lifetime); pass CloudWatch's count once
+# there is traffic.
+DEFAULT_COLD_STARTS = SECONDS_PER_MONTH / 300
+# SnapStart's Billed Restore Duration (the runtime's load and the after-restore hooks) until
+# bench/results/lambda.json records one. Assumed, not measured.
+ASSUMED_RESTORE_MS = 100.0
 
 
 @dataclass(frozen=True)
@@ -52,13 +64,28 @@ class Traffic:
 
 
 @dataclass(frozen=True)
+class ColdStarts:
+    """New execution environments a month and what starting one costs, on demand (the REPORT
+    line's Init Duration) or restored from a SnapStart snapshot (its Billed Restore Duration)."""
+
+    init_ms: float
+    restore_ms: float = ASSUMED_RESTORE_MS
+    per_month: float = DEFAULT_COLD_STARTS
+    cached_versions: int = 1  # the live alias's version; older ones are pruned
+
+    def count(self, requests):
+        """Cold starts in a month of ``requests``: each one serves a request, so never more."""
+        return min(requests, self.per_month)
+
+
+@dataclass(frozen=True)
 class Option:
     """One way to run the site. ``monthly(requests)`` is ``(usd, instances)``, with
     ``instances`` ``None`` for Lambda."""
 
     name: str
     label: str
-    kind: str  # "lambda" or "server"
+    kind: str  # "lambda" (on demand), "snapstart" or "server"
     monthly: Callable[[float], tuple[float, int | None]]
 
     def cost(self, requests):
@@ -81,27 +108,73 @@ def tiered(quantity, tiers):
     return cost
 
 
-def lambda_cost(requests, workload, prices):
-    """The function's own monthly cost: requests, GB-seconds and its platform log lines.
+def lambda_cost(requests, workload, prices, cold_starts, snapstart=False):
+    """The function's own monthly cost: requests, GB-seconds and its platform log lines, and
+    with ``snapstart`` the snapshot's cache and restores (``snapstart_cost``).
 
-    Each invocation is billed its duration rounded up to 1 ms at ``memory_mb / 1024`` GB. Lambda
-    writes START/END/REPORT lines for every invocation into CloudWatch Logs; the app's own log
-    lines are left out, as a server fleet ships the same ones. With ``free_tier`` the monthly
-    always-free grant comes off first.
+    Each invocation is billed its duration rounded up to 1 ms at ``memory_mb / 1024`` GB, and
+    each cold start its INIT phase (on demand) or its billed restore duration (SnapStart) at the
+    same tiered price. Lambda writes START/END/REPORT lines for every invocation into CloudWatch
+    Logs; the app's own log lines are left out, as a server fleet ships the same ones. With
+    ``free_tier`` the monthly always-free grant comes off the requests and GB-seconds first.
     """
     rates = prices["lambda"]
-    gb_seconds = requests * math.ceil(workload.duration_ms) / 1000 * workload.memory_mb / 1024
+    start_ms = cold_starts.restore_ms if snapstart else cold_starts.init_ms
+    cold = cold_starts.count(requests)
+    billed_ms = requests * math.ceil(workload.duration_ms) + cold * math.ceil(start_ms)
+    gb_seconds = billed_ms / 1000 * workload.memory_mb / 1024
     billed_requests = requests
     if workload.free_tier:
         billed_requests = max(0.0, requests - rates["free_tier"]["requests"])
         gb_seconds = max(0.0, gb_seconds - rates["free_tier"]["gb_seconds"])
     logs = prices["cloudwatch_logs"]
     log_gb = requests * logs["lambda_platform_bytes_per_invocation"] / GB
-    return (
+    usd = (
         billed_requests / 1e6 * rates["usd_per_million_requests"]
         + tiered(gb_seconds, rates["usd_per_gb_second"][workload.arch])
         + log_gb * logs["usd_per_gb_ingested"]
     )
+    if snapstart:
+        usd += snapstart_cost(requests, workload, prices, cold_starts)
+    return usd
+
+
+def snapstart_cost(requests, workload, prices, cold_starts):
+    """SnapStart's own charges a month: every cached version's snapshot, per GB of memory for
+    every second of the month, and each restore per GB of memory; no free tier.
+
+    A version is billed at least 3 hours of cache; versions cached all month are far above it.
+    """
+    rates = prices["lambda"]["snapstart"]
+    memory_gb = workload.memory_mb / 1024
+    cache = cold_starts.cached_versions * memory_gb * SECONDS_PER_MONTH
+    restored_gb = cold_starts.count(requests) * memory_gb
+    return cache * rates["cache_usd_per_gb_second"] + restored_gb * rates["restore_usd_per_gb"]
+
+
+def cold_start_costs(workload, cold_starts, prices):
+    """``(on_demand, snapstart)``: USD that one cold start adds, at the first duration tier.
+
+    On demand it is the INIT phase's GB-seconds; with SnapStart, the restore of the function's
+    memory and the billed restore duration's GB-seconds.
+    """
+    memory_gb = workload.memory_mb / 1024
+    usd_per_gb_second = prices["lambda"]["usd_per_gb_second"][workload.arch][0]["usd"]
+
+    def duration(ms):
+        return math.ceil(ms) / 1000 * memory_gb * usd_per_gb_second
+
+    restore = memory_gb * prices["lambda"]["snapstart"]["restore_usd_per_gb"]
+    return duration(cold_starts.init_ms), restore + duration(cold_starts.restore_ms)
+
+
+def init_break_even_ms(workload, cold_starts, prices):
+    """The INIT phase (ms) that costs what one SnapStart restore and its billed restore duration
+    cost, at the first duration tier: SnapStart saves on a cold start only above it. Memory
+    cancels out, as both are billed per GB."""
+    usd_per_gb_second = prices["lambda"]["usd_per_gb_second"][workload.arch][0]["usd"]
+    restore = prices["lambda"]["snapstart"]["restore_usd_per_gb"]
+    return restore / usd_per_gb_second * 1000 + math.ceil(cold_starts.restore_ms)
 
 
 def api_gateway_cost(requests, api, prices):
@@ -152,14 +225,27 @@ def server_cost(requests, vcpu, usd_per_hour, workload, traffic, prices, baselin
     return HOURS_PER_MONTH * hourly + alb_cost(requests, traffic, prices), instances
 
 
-def options(workload, traffic, prices):
-    """Every option compared: Lambda behind each API Gateway, each EC2 type, Fargate per arch."""
+def options(workload, traffic, prices, cold_starts):
+    """Every option compared: Lambda on demand and with SnapStart behind each API Gateway, each
+    EC2 type, Fargate per arch."""
     found = [
         Option(
-            name=f"Lambda+{api_name}",
-            label=f"Lambda {workload.memory_mb:g} MB {workload.arch} + API Gateway {api_name}",
-            kind="lambda",
-            monthly=partial(_lambda_monthly, api=api, workload=workload, prices=prices),
+            name=f"{name}+{api_name}",
+            label=f"Lambda {workload.memory_mb:g} MB {workload.arch} {mode} + API Gateway "
+            f"{api_name}",
+            kind=kind,
+            monthly=partial(
+                _lambda_monthly,
+                api=api,
+                workload=workload,
+                prices=prices,
+                cold_starts=cold_starts,
+                snapstart=kind == "snapstart",
+            ),
+        )
+        for kind, name, mode in (
+            ("lambda", "Lambda", "on demand"),
+            ("snapstart", "SnapStart", "SnapStart"),
         )
         for api, api_name in (("rest_v1", "REST v1"), ("http_v2", "HTTP v2"))
     ]
@@ -197,9 +283,9 @@ def options(workload, traffic, prices):
     return found
 
 
-def _lambda_monthly(requests, api, workload, prices):
-    usd = lambda_cost(requests, workload, prices) + api_gateway_cost(requests, api, prices)
-    return usd, None
+def _lambda_monthly(requests, api, workload, prices, cold_starts, snapstart):
+    usd = lambda_cost(requests, workload, prices, cold_starts, snapstart)
+    return usd + api_gateway_cost(requests, api, prices), None
 
 
 def break_even(lambda_cost, server_cost, low, high, points_per_decade=50):

@@ -11,6 +11,8 @@ NUMBERS = (
     "lambda.usd_per_million_requests",
     "lambda.free_tier.requests",
     "lambda.free_tier.gb_seconds",
+    "lambda.snapstart.cache_usd_per_gb_second",
+    "lambda.snapstart.restore_usd_per_gb",
     "cloudwatch_logs.usd_per_gb_ingested",
     "cloudwatch_logs.lambda_platform_bytes_per_invocation",
     "ec2.burstable_surplus_usd_per_vcpu_hour",

@@ -1,22 +1,23 @@
-"""The Lambda world's steps: static files, package, Zappa, what Zappa cannot set, migrate,
-smoke check."""
+"""The Lambda world's steps: static files, package, Zappa, the live alias and what invokes
+it, migrate, smoke check."""
 
-import base64
 import hashlib
 import os
 import sys
 
 from deploy.tools import staticfiles
 
+from . import versions
 from .infrastructure import ENVIRONMENT, SECRETS, STACK, ensure_deployment_bucket, require_outputs
-from .steps import DeployError, Outcome, Step, http_status, until_ok
+from .steps import DeployError, Outcome, Step, code_sha256, http_status, until_ok
 
 # Lambda's asynchronous invocations (tasks, S3 notifications): two retries, then the
 # on-failure destination (it keeps the request and the response, a dead-letter queue only
 # the request). Six hours of age: a task still queued after that is stale.
 EVENT_INVOKE = {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 6 * 3600}
-# `zappa ...` without the PyPI version check (--json) and progress bars.
-ZAPPA = [sys.executable, "-m", "zappa.cli"]
+# `zappa ...` with our alias (zappa_cli), without the PyPI version check (--json) and
+# progress bars.
+ZAPPA = [sys.executable, "-m", "deploy.tools.deploy.zappa_cli"]
 ZAPPA_FLAGS = ["--json", "--disable_progress"]
 SMOKE_TIMEOUT = 120
 # The rehearsal's endpoint variable for API Gateway's execute-api host (make test-deploy).
@@ -51,11 +52,6 @@ def static(context):
     if not uploaded:
         return Outcome(False, f"bucket {bucket} holds these static files")
     return Outcome(True, f"{'would upload' if context.plan else 'uploaded'} to bucket {bucket}")
-
-
-def code_sha256(path):
-    """The zip's digest as Lambda reports it (CodeSha256: base64 of the SHA-256)."""
-    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
 
 
 def package(context):
@@ -146,16 +142,20 @@ def function(context):
     if context.plan:
         return Outcome(True, f"would {done[:-1]} function {context.function_name} ({what})")
     zip_url = upload_package(context)
+    settings_file = str(versions.zappa_settings_file(context))
     context.run_command(
-        f"zappa {command}", [*ZAPPA, command, context.stage, "--zip", zip_url, *ZAPPA_FLAGS]
+        f"zappa {command}",
+        [*ZAPPA, command, context.stage, "--zip", zip_url, "-s", settings_file, *ZAPPA_FLAGS],
     )
     return Outcome(True, f"{done} function {context.function_name} ({what})")
 
 
 def event_invoke(context):
-    """Retries, event age and the on-failure destination of asynchronous invocations."""
+    """Retries, event age and the on-failure destination of asynchronous invocations of the
+    alias (tasks and S3 notifications invoke it; a configuration without the qualifier
+    would govern $LATEST only)."""
     outputs = require_outputs(context)
-    if not outputs or (context.plan and deployed_function(context) is None):
+    if not outputs or (context.plan and versions.get_alias(context) is None):
         return Outcome(True, "would set retries and the on-failure destination")
     wanted = {
         **EVENT_INVOKE,
@@ -166,7 +166,9 @@ def event_invoke(context):
     }
     lambda_ = context.client("lambda")
     try:
-        current = lambda_.get_function_event_invoke_config(FunctionName=context.function_name)
+        current = lambda_.get_function_event_invoke_config(
+            FunctionName=context.function_name, Qualifier=versions.LIVE
+        )
     except lambda_.exceptions.ResourceNotFoundException:
         current = {}
     found = {key: current.get(key) for key in EVENT_INVOKE}
@@ -178,7 +180,9 @@ def event_invoke(context):
         return Outcome(False, "retries and on-failure destination as configured")
     if context.plan:
         return Outcome(True, "would set retries and the on-failure destination")
-    lambda_.put_function_event_invoke_config(FunctionName=context.function_name, **wanted)
+    lambda_.put_function_event_invoke_config(
+        FunctionName=context.function_name, Qualifier=versions.LIVE, **wanted
+    )
     queue = outputs["FailedInvocationsQueueArn"].rsplit(":", 1)[-1]
     return Outcome(True, f"{EVENT_INVOKE['MaximumRetryAttempts']} retries, then queue {queue}")
 
@@ -228,9 +232,19 @@ def firewall(context):
 def migrate(context):
     if context.plan:
         return Outcome(False, "would run manage.py migrate in the function")
+    settings_file = str(versions.zappa_settings_file(context))
     output = context.run_command(
         "zappa manage migrate",
-        [*ZAPPA, "manage", context.stage, "migrate --noinput"],
+        [
+            *ZAPPA,
+            "manage",
+            context.stage,
+            "migrate --noinput",
+            "--qualifier",
+            versions.LIVE,
+            "-s",
+            settings_file,
+        ],
     )
     applied = "No migrations to apply" not in output
     return Outcome(applied, "applied migrations" if applied else "no migrations to apply")
@@ -271,11 +285,27 @@ STEPS = [
     Step("package", package, "run make package and read its output"),
     Step("function", function, "check the credentials may manage Lambda, API Gateway, S3"),
     Step(
+        "release",
+        versions.release,
+        "check the credentials may call lambda:GetAlias, ListVersionsByFunction, UpdateAlias",
+    ),
+    Step(
         "event-invoke",
         event_invoke,
         "check the credentials may call lambda:PutFunctionEventInvokeConfig",
     ),
+    Step(
+        "schedules",
+        versions.schedules,
+        "check the credentials may manage EventBridge rules and lambda:AddPermission",
+    ),
+    Step(
+        "notifications",
+        versions.notifications,
+        "check the credentials may call s3:PutBucketNotification and lambda:AddPermission",
+    ),
     Step("firewall", firewall, "check the credentials may call wafv2:AssociateWebACL"),
     Step("migrate", migrate, "read the function's logs: zappa tail <stage>"),
     Step("smoke", smoke, "read the function's logs: zappa tail <stage>"),
+    Step("prune", versions.prune, "check the credentials may call lambda:DeleteFunction"),
 ]

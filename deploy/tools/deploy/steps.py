@@ -136,6 +136,14 @@ class Context:
         return [sys.executable, "manage.py", *args]
 
 
+def code_sha256(path):
+    """A zip's digest as Lambda reports it (CodeSha256: base64 of the SHA-256)."""
+    import base64
+    import hashlib
+
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
 def until_ok(probe, timeout, pause=3):
     """Call ``probe()`` (an HTTP status, or OSError) until it gives 200 or ``timeout`` seconds
     pass; returns None on 200, else the last answer (for the error the caller raises)."""

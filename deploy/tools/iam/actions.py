@@ -156,8 +156,17 @@ def operation_requests(service_name, operation, params, region, account=None):
             )
         values = _copy_source(params) if source == "CopySource" else params
         for resource in resources(canonical, values, region, account):
-            requests.append((canonical, resource))
+            requests.append((canonical, _qualified(service_name, resource, params)))
     return requests
+
+
+def _qualified(service_name, resource, params):
+    """Lambda authorizes a call with a ``Qualifier`` (a version, an alias) on the qualified
+    function ARN, which IAM's ARN format leaves out."""
+    qualifier = params.get("Qualifier") if service_name == "lambda" else None
+    if qualifier and ":function:" in resource and resource.count(":") == 6:
+        return f"{resource}:{qualifier}"
+    return resource
 
 
 def resources(action, params, region, account=None):

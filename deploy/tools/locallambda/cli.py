@@ -34,6 +34,13 @@ def add_function_arguments(parser):
         "--init-timeout", type=float, default=10.0, help="Init phase limit, s (10)."
     )
     parser.add_argument(
+        "--snapstart",
+        action="store_true",
+        help="SnapStart: run init once into a snapshot (its before-snapshot hooks included), "
+        "then restore each instance from it (a fork of that process) and run its "
+        "after-restore hooks; version 1, as SnapStart runs published versions only.",
+    )
+    parser.add_argument(
         "--environment",
         choices=variables.MODES,
         default=variables.LOCAL,
@@ -96,6 +103,7 @@ def function_from_options(base_dir, options, environment=None, gateway_url=None,
             memory_mb=options.get("memory") or stage.memory_mb,
             timeout=options.get("timeout") or stage.timeout,
             init_timeout=options["init_timeout"],
+            snapstart=bool(options.get("snapstart")),
             region=os.environ.get("AWS_REGION") or stage.region,
             environment=env.variables,
         )

@@ -4,7 +4,8 @@ An ``Instance`` is one execution environment: a worker process running
 ``python -m awslambdaric <handler>`` (the runtime interface client AWS's own images use)
 in the read-only code directory, with the environment variables Lambda sets, and its own
 Runtime API server (``runtime_api``). It enforces Lambda's limits on the init phase and
-on each invocation, and reads the worker's peak memory for the REPORT line.
+on each invocation, and reads the worker's peak memory for the REPORT line. With SnapStart
+(``snapstart``) the worker is instead a fork of the version's snapshot.
 """
 
 import math
@@ -18,6 +19,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from . import codedir
 from .runtime_api import RuntimeAPIServer
@@ -64,8 +66,12 @@ class Instance:
         self.ready = threading.Event()
         self.init_error = None
         self.init_duration = None  # ms; reported once, on the first invocation
+        # (Restore Duration ms, Billed Restore Duration ms) of a restored instance, likewise.
+        self.restore_durations: tuple[float, int] | None = None
+        self.restore_error = None  # what /restore/error posted
         self.server = RuntimeAPIServer(self)
-        self.process: subprocess.Popen[bytes] | None = None
+        # A Popen, or a snapstart.ForkedProcess (the same calls, on a fork of the snapshot).
+        self.process: Any = None
         self.peak_memory_mb = 0
 
     @property
@@ -73,15 +79,25 @@ class Instance:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
     def start(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        command = [self.function.python, "-m", "awslambdaric", self.function.handler]
+        self._serve()
         self.started = time.monotonic()
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        self.process = self._spawn(["-m", "awslambdaric", self.function.handler])
+        return self
+
+    def _serve(self):
+        # Polled as often as the rest, so that ``stop`` (shutdown) returns as soon.
+        serve = self.server.serve_forever
+        threading.Thread(target=serve, args=(POLL_SECONDS,), daemon=True).start()
+
+    def _spawn(self, arguments, environment=None, pass_fds=()):
+        """The worker: the function's interpreter with ``arguments``, in the code directory."""
+        command = [self.function.python, *arguments]
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             codedir.readonly_command(self.function.code_dir, command),
             cwd=self.function.code_dir,
-            env=self.environment(),
+            env=environment or self.environment(),
+            pass_fds=pass_fds,
         )
-        return self
 
     def environment(self):
         """The function's variables plus the ones Lambda sets in every sandbox."""
@@ -95,11 +111,11 @@ class Instance:
             "LAMBDA_RUNTIME_DIR": str(Path(sys.prefix)),
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}",
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": function.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if function.snapstart else "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[{function.version}]{uuid.uuid4().hex}",
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
             "PYTHONPATH": str(function.code_dir),
@@ -175,12 +191,25 @@ class Instance:
 
     # Called from the Runtime API threads.
 
+    def serving(self, headers):
+        """The instance a request to this one's Runtime API is for: this one (a snapshot's
+        Runtime API serves its restored instances too, ``snapstart.Snapshot``)."""
+        return self
+
+    def restore_next(self):
+        """``/restore/next``: only a SnapStart instance expects it (``snapstart``)."""
+        return False
+
     def next_invocation(self):
         if not self.ready.is_set():
-            self.init_duration = (time.monotonic() - self.started) * 1000
+            self._initialized()
             self.ready.set()
         invocation = self.events.get()
         if invocation is not None:
             invocation.started = time.monotonic()
             invocation.delivered.set()
         return invocation
+
+    def _initialized(self):
+        """The runtime asked for its first event: init is over."""
+        self.init_duration = (time.monotonic() - self.started) * 1000

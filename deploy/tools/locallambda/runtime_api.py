@@ -3,18 +3,23 @@
 Each instance serves its own on 127.0.0.1, as each Lambda sandbox has:
 ``/2018-06-01/runtime/invocation/next`` hands the worker its next event (and blocks until
 there is one), ``.../<id>/response`` and ``.../<id>/error`` give that invocation its
-outcome, and ``/init/error`` reports a handler that failed to load. The server's
-``instance`` (``instance.Instance``) holds the events and the invocation in progress.
+outcome, and ``/init/error`` reports a handler that failed to load. With SnapStart,
+``/restore/next`` marks the snapshot taken (or, in a restored instance, its after-restore
+hooks started) and ``/restore/error`` reports a hook that failed. The server's ``instance``
+(``instance.Instance``) holds the events and the invocation in progress; a snapshot's
+(``snapstart.Snapshot``) passes each request on to the restored instance it is for.
 """
 
 import contextlib
 import json
+import sys
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 API = "/2018-06-01/runtime"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # synchronous invocation response limit
+ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 
 
 class RuntimeAPIServer(ThreadingHTTPServer):
@@ -25,6 +30,11 @@ class RuntimeAPIServer(ThreadingHTTPServer):
     def __init__(self, instance):  # an instance.Instance; not imported: it imports this
         super().__init__(("127.0.0.1", 0), RuntimeAPIHandler)
         self.instance = instance
+
+    def handle_error(self, request, client_address):
+        # A worker killed mid-request (a timeout, a closed pool) resets its connection.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class RuntimeAPIHandler(BaseHTTPRequestHandler):
@@ -40,9 +50,15 @@ class RuntimeAPIHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        instance = self.server.instance.serving(self.headers)
+        if instance is None:
+            return self._reply(500, {"errorMessage": "instance stopped"})
+        if self.path == f"{API}/restore/next":
+            if not instance.restore_next():
+                return self._reply(403, {"errorType": "InvalidStateTransition"})
+            return self._reply(200, {})
         if self.path != f"{API}/invocation/next":
             return self._reply(404, {"errorMessage": "unknown path"})
-        instance = self.server.instance
         invocation = instance.next_invocation()
         if invocation is None:
             return self._reply(500, {"errorMessage": "instance stopped"})
@@ -62,10 +78,15 @@ class RuntimeAPIHandler(BaseHTTPRequestHandler):
         )
 
     def do_POST(self):
-        instance = self.server.instance
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        instance = self.server.instance.serving(self.headers)
+        if instance is None:
+            return self._reply(500, {"errorMessage": "instance stopped"})
         if self.path == f"{API}/init/error":
-            instance.init_error = _json_or(body, {"errorType": "Runtime.InitError"})
+            instance.init_error = _init_error(body, self.headers)
+            return self._reply(202, {"status": "OK"})
+        if self.path == f"{API}/restore/error":
+            instance.restore_error = _json_or(body, {"errorType": "Runtime.AfterRestoreError"})
             return self._reply(202, {"status": "OK"})
         prefix, _, outcome = self.path.rpartition("/")
         request_id = prefix.rsplit("/", 1)[-1]
@@ -107,10 +128,21 @@ def _json_or(body, default):
         return default
 
 
+def _init_error(body, headers):
+    """What /init/error posted; a failed before-snapshot hook is named as such (the runtime
+    sends the hook's exception as the body and its category in the header)."""
+    error = _json_or(body, {"errorType": "Runtime.InitError"})
+    category = headers.get(ERROR_TYPE_HEADER)
+    if category and category != error.get("errorType"):
+        message = f"{error.get('errorType')}: {error.get('errorMessage', '')}"
+        error = {**error, "errorType": category, "errorMessage": message}
+    return error
+
+
 def _error_fields(body, headers):
     error = _json_or(body, {})
     return {
-        "error_type": error.get("errorType") or headers.get("Lambda-Runtime-Function-Error-Type"),
+        "error_type": error.get("errorType") or headers.get(ERROR_TYPE_HEADER),
         "message": error.get("errorMessage", ""),
     }
 

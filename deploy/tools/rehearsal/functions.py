@@ -69,13 +69,14 @@ SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 DATABASES_ROUTE = "/_rehearsal/databases"
 
 _emulated: "EmulatedLambda | None" = None
-_patch = None  # replaces moto's LambdaFunction.invoke while installed
+_patches: list = []  # moto's LambdaFunction.invoke and LambdaResponse.invoke, while installed
 
 
 def install(account):
     """Run every invocation in the emulated ``account`` (``.url``, ``.state_dir``) locally."""
-    global _emulated, _patch
+    global _emulated
     from moto.awslambda.models import LambdaFunction
+    from moto.awslambda.responses import LambdaResponse
 
     if _emulated is not None:
         raise RuntimeError("The emulated Lambda is installed already; uninstall() it first.")
@@ -84,18 +85,32 @@ def install(account):
     def invoke(fn, body, request_headers, response_headers):
         return emulated.invoke(fn, body, request_headers, response_headers)
 
-    _patch = mock.patch.object(LambdaFunction, "invoke", invoke)
-    _patch.start()
+    respond = LambdaResponse.invoke
+
+    def qualified_invoke(self):
+        # moto reads the query's "qualifier"; the SDKs send "Qualifier": an invocation of an
+        # alias or version would run $LATEST.
+        if "Qualifier" in self.querystring:
+            self.querystring.setdefault("qualifier", self.querystring["Qualifier"])
+        return respond(self)
+
+    _patches[:] = [
+        mock.patch.object(LambdaFunction, "invoke", invoke),
+        mock.patch.object(LambdaResponse, "invoke", qualified_invoke),
+    ]
+    for patch in _patches:
+        patch.start()
 
 
 def uninstall():
     """Give moto its own invoke back and stop every instance."""
-    global _emulated, _patch
-    if _patch is not None:
-        _patch.stop()
+    global _emulated
+    for patch in _patches:
+        patch.stop()
+    _patches.clear()
     if _emulated is not None:
         _emulated.close()
-    _emulated = _patch = None
+    _emulated = None
 
 
 def submit(function_arn, payload) -> Invocation:
@@ -243,7 +258,7 @@ class EmulatedLambda:
         invocation = self.run(pool, payload)
         tail = invocation.log.encode()[-LOG_TAIL_BYTES:]
         response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
-        response_headers["x-amz-executed-version"] = "$LATEST"
+        response_headers["x-amz-executed-version"] = str(fn.version)
         if invocation.error is not None:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({**invocation.error, "requestId": invocation.request_id}).encode()
@@ -338,6 +353,8 @@ class EmulatedLambda:
             region=fn.region,
             environment={**SANDBOX_DEFAULTS, **environment},
             python=str(self.python),
+            # An alias or a version runs that version's code, and says which it is.
+            published_version=None if str(fn.version) == "$LATEST" else str(fn.version),
         )
         return FunctionPool(function, self.output_dir, on_log=lambda text: _save_log(fn, text))
 

@@ -1,17 +1,22 @@
-"""``manage.py costmodel``: monthly cost of Lambda + API Gateway (REST v1, HTTP v2) against EC2
-fleets and Fargate over a range of requests a month, with the break-even volumes.
+"""``manage.py costmodel``: monthly cost of Lambda + API Gateway (REST v1, HTTP v2), on demand and
+with SnapStart, against EC2 fleets and Fargate over a range of requests a month, with the
+break-even volumes.
 
     manage.py costmodel                                   # everything from the files below
     manage.py costmodel --duration-ms 40 --memory-mb 512 --arch arm64 --peak-to-average 5
     manage.py costmodel --duration-ms 15 --server-rps 120 --server-cores 2 --from 1e6 --to 1e9
+    manage.py costmodel --cold-starts 50000 --restore-duration-ms 60 --cached-versions 2
 
-Defaults: server throughput and cores from bench/results/server_load.json, Lambda memory and
-architecture from a stage of zappa_settings.json, prices from deploy/tools/costs/prices.json; the
-Lambda duration estimated from the server's CPU time per page (model.duration_from_server).
-Writes costmodel.txt (also printed) and costmodel.png to ``--output`` (default var/costmodel/).
+Defaults: server throughput and cores from bench/results/server_load.json, the Init Duration
+(and SnapStart's restore duration, once recorded) from bench/results/lambda.json, Lambda memory
+and architecture from a stage of zappa_settings.json, prices from deploy/tools/costs/prices.json;
+the Lambda duration estimated from the server's CPU time per page (model.duration_from_server).
+Writes costmodel.txt (also printed, headed by the command line that wrote it) and costmodel.png
+to ``--output`` (default var/costmodel/).
 """
 
 import json
+import shlex
 from pathlib import Path
 
 from django.conf import settings
@@ -23,6 +28,11 @@ from deploy.tools.costs.prices import ARCHITECTURES, DEFAULT_PRICES, PricesError
 SERVER_BENCH = Path("bench/results/server_load.json")
 # A real page through the whole middleware stack and a template: /healthz would flatter servers.
 SERVER_BENCH_RESULT = "amphibian home page /en/"
+LAMBDA_BENCH = Path("bench/results/lambda.json")
+# Medians of our handler's cold starts: the REPORT line's Init Duration, and, restored from a
+# local SnapStart snapshot (runlambda --snapstart), its Billed Restore Duration.
+INIT_RESULT = ("cold_start", "ours", "init_duration_ms", "median")
+RESTORE_RESULT = ("cold_start", "ours_restored", "billed_restore_duration_ms", "median")
 # Zappa's own defaults for a stage that does not set them.
 ZAPPA_DEFAULTS = {"memory_size": 512, "architecture": "x86_64"}
 TRAFFIC_DEFAULTS = model.Traffic()
@@ -39,6 +49,32 @@ class Command(BaseCommand):
             type=float,
             help="Warm duration of one page request (a REPORT line's Duration). Default: "
             "the server benchmark's CPU time per page at the function's share of a vCPU.",
+        )
+        lambda_group.add_argument(
+            "--init-duration-ms",
+            type=float,
+            help="A cold start's INIT phase (a REPORT line's Init Duration), billed on demand. "
+            f"Default: {LAMBDA_BENCH}.",
+        )
+        lambda_group.add_argument(
+            "--restore-duration-ms",
+            type=float,
+            help="SnapStart's Billed Restore Duration (runtime load and after-restore hooks). "
+            f"Default: {LAMBDA_BENCH} if it records one, else {model.ASSUMED_RESTORE_MS:g} "
+            "(assumed).",
+        )
+        lambda_group.add_argument(
+            "--cold-starts",
+            type=float,
+            help="Cold starts a month, at every volume (never more than its requests). Default: "
+            f"{model.DEFAULT_COLD_STARTS:g}, one every 5 minutes around the clock; they follow "
+            "execution environments, not requests.",
+        )
+        lambda_group.add_argument(
+            "--cached-versions",
+            type=int,
+            help="Published versions whose SnapStart snapshot stays cached all month "
+            "(default 1: the live alias's; older versions are pruned).",
         )
         lambda_group.add_argument(
             "--memory-mb", type=float, help="Function memory (default: the Zappa stage's)."
@@ -100,7 +136,13 @@ class Command(BaseCommand):
             response_kb=value["--response-kb"],
         )
         low, high = value["--from"], value["--to"]
-        compared = model.options(workload, traffic, prices)
+        cold_starts = model.ColdStarts(
+            init_ms=value["--init-duration-ms"],
+            restore_ms=value["--restore-duration-ms"],
+            per_month=value["--cold-starts"],
+            cached_versions=value["--cached-versions"],
+        )
+        compared = model.options(workload, traffic, prices, cold_starts)
         found = report.crossings(compared, low, high)
         prices_path = _shown(Path(options["prices"]), root)
         rows = [(flag, _shown_value(flag, item[0]), item[1]) for flag, item in inputs.items()]
@@ -112,7 +154,18 @@ class Command(BaseCommand):
             if stage_file.exists()
             else idle.Infrastructure()
         )
-        text = report.text_report(compared, found, low, high, rows, prices, infrastructure)
+        text = report.text_report(
+            compared,
+            found,
+            low,
+            high,
+            rows,
+            prices,
+            workload,
+            cold_starts,
+            infrastructure,
+            command=_command_line(options, inputs, root),
+        )
 
         output = options["output"] or root / "var" / "costmodel"
         output.mkdir(parents=True, exist_ok=True)
@@ -123,7 +176,11 @@ class Command(BaseCommand):
             f"Lambda {workload.duration_ms:g} ms per request at {workload.memory_mb:g} MB "
             f"{workload.arch}; servers {workload.rps_per_vcpu:.0f} req/s per vCPU, peak "
             f"{traffic.peak_to_average:g}x average, {traffic.utilisation:.0%} utilisation, "
-            f"at least {traffic.min_instances} instances"
+            f"at least {traffic.min_instances} instances\n{cold_starts.per_month:g} cold starts/"
+            f"month: INIT {cold_starts.init_ms:g} ms on demand; SnapStart "
+            f"{cold_starts.restore_ms:g} ms restore, {cold_starts.cached_versions} cached "
+            f"version{'s' if cold_starts.cached_versions != 1 else ''}; break-evens marked for "
+            "on demand"
         )
         try:
             report.draw_chart(
@@ -171,8 +228,16 @@ def resolve_inputs(options, root):
             round(estimate, 1),
             f"server CPU per page at {memory:g}/{model.MB_PER_LAMBDA_VCPU} of a vCPU",
         )
+    inputs.update(_cold_start_inputs(options, root))
     # The report lists the Lambda inputs first.
-    inputs = {"--duration-ms": inputs.pop("--duration-ms"), **inputs}
+    lambda_flags = (
+        "--duration-ms",
+        "--init-duration-ms",
+        "--restore-duration-ms",
+        "--cold-starts",
+        "--cached-versions",
+    )
+    inputs = {**{flag: inputs.pop(flag) for flag in lambda_flags}, **inputs}
 
     for flag, key in (
         ("--peak-to-average", "peak_to_average"),
@@ -189,12 +254,66 @@ def resolve_inputs(options, root):
     return inputs
 
 
+def _cold_start_inputs(options, root):
+    """The cold-start inputs: durations from the Lambda bench unless given, counts by default."""
+    bench = {}
+    if options["init_duration_ms"] is None:
+        bench = _read_json(
+            root / LAMBDA_BENCH, "run `make bench-lambda`, or pass --init-duration-ms"
+        )
+    elif (root / LAMBDA_BENCH).exists():
+        bench = _read_json(root / LAMBDA_BENCH, "pass --restore-duration-ms")
+    inputs = {}
+    if options["init_duration_ms"] is not None:
+        inputs["--init-duration-ms"] = (options["init_duration_ms"], "flag")
+    else:
+        init = _lookup(bench, INIT_RESULT)
+        if init is None:
+            raise CommandError(
+                f"{LAMBDA_BENCH} has no {'.'.join(INIT_RESULT)}; pass --init-duration-ms."
+            )
+        inputs["--init-duration-ms"] = (
+            init,
+            f"{LAMBDA_BENCH}, median Init Duration (local runtime)",
+        )
+    restore = _lookup(bench, RESTORE_RESULT)
+    if options["restore_duration_ms"] is not None:
+        inputs["--restore-duration-ms"] = (options["restore_duration_ms"], "flag")
+    elif restore is not None:
+        inputs["--restore-duration-ms"] = (
+            restore,
+            f"{LAMBDA_BENCH}, median Billed Restore Duration (local runtime)",
+        )
+    else:
+        inputs["--restore-duration-ms"] = (
+            model.ASSUMED_RESTORE_MS,
+            f"assumed: {LAMBDA_BENCH} has no {'.'.join(RESTORE_RESULT)}",
+        )
+    for flag, key, fallback, source in (
+        ("--cold-starts", "cold_starts", model.DEFAULT_COLD_STARTS, "default: one every 5 min"),
+        ("--cached-versions", "cached_versions", 1, "default: the live alias's version"),
+    ):
+        given = options[key] is not None
+        inputs[flag] = (options[key], "flag") if given else (fallback, source)
+    return inputs
+
+
+def _lookup(data, keys):
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
 def _check_numbers(inputs):
     for flag, (number, source) in inputs.items():
         if flag in ("--arch", "--free-tier"):
             continue
-        if isinstance(number, bool) or not isinstance(number, int | float) or not number > 0:
-            raise CommandError(f"{flag} must be a number > 0, got {number!r} ({source}).")
+        # A month without a cold start is one the model can price (a function kept warm).
+        zero_ok = flag == "--cold-starts"
+        is_number = not isinstance(number, bool) and isinstance(number, int | float)
+        if not (is_number and (number > 0 or (zero_ok and number == 0))):
+            bound = ">= 0" if zero_ok else "> 0"
+            raise CommandError(f"{flag} must be a number {bound}, got {number!r} ({source}).")
 
 
 def _check_ranges(inputs):
@@ -252,6 +371,23 @@ def _read_json(path, remedy):
     if not isinstance(data, dict):
         raise CommandError(f"{path} is not a JSON object: {remedy}.")
     return data
+
+
+def _command_line(options, inputs, root):
+    """The command that writes this report again: the flags given, the stage, prices, output."""
+    words = ["python manage.py costmodel"]
+    for flag, (value, source) in inputs.items():
+        if source == "flag":
+            words.append(
+                flag if isinstance(value, bool) else f"{flag} {_shown_value(flag, value)}"
+            )
+    if options["stage"] != "prod":
+        words.append(f"--stage {options['stage']}")
+    if Path(options["prices"]).resolve() != DEFAULT_PRICES.resolve():
+        words.append(f"--prices {shlex.quote(_shown(Path(options['prices']), root))}")
+    if options["output"] is not None:
+        words.append(f"--output {shlex.quote(_shown(Path(options['output']), root))}")
+    return " ".join(words)
 
 
 def _shown_value(flag, value):

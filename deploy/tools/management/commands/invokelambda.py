@@ -1,7 +1,9 @@
 """``manage.py invokelambda``: one non-HTTP event for the Lambda package, run as Lambda would.
 
 A fresh (cold) instance of the same package ``runlambda`` serves takes the event; its
-START/END/REPORT lines and the function's result are printed.
+START/END/REPORT lines and the function's result are printed. With ``--snapstart`` that
+instance is restored from a snapshot taken first (INIT_REPORT, then a REPORT with Restore
+Duration).
 """
 
 import json
@@ -13,7 +15,10 @@ from deploy.tools.locallambda import cli, invocations
 
 
 class Command(BaseCommand):
-    help = "Send an S3, schedule, task or manage event to the Lambda package, run locally."
+    help = (
+        "Send an S3, schedule, task or manage event to the Lambda package, run locally "
+        "(--snapstart: on an instance restored from a snapshot)."
+    )
 
     def add_arguments(self, parser):
         cli.add_function_arguments(parser)
