@@ -114,3 +114,15 @@ def test_a_stale_database_secret_is_read_again_after_restore(rotated_secret):
     url = secrets.refresh_database_url(0, environ, session=session)
     assert url is not None and ":after@proxy.example.internal" in url
     assert environ["DATABASE_URL"] == url
+
+
+@pytest.mark.django_db
+def test_the_warm_up_request_is_the_home_page_or_the_root_without_the_pages_app(settings):
+    from project.wsgi import application
+
+    settings.ALLOWED_HOSTS = ["app.example.com"]
+    settings.CANONICAL_HOST = "app.example.com"
+    assert snapstart._home_page(application, "/") == "200 OK"
+    # A project whose URLconf has no pages app (tests/support/lambda_urls.py): its root.
+    settings.ROOT_URLCONF = "tests.support.lambda_urls"
+    assert snapstart._home_page(application, "/") is not None

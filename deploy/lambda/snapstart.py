@@ -95,7 +95,7 @@ def warm_up(application=None, script_prefixes=("/",)):
     done("templates")
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
-            translation.gettext("Sign in")
+            translation.gettext("")  # the first lookup loads the language's catalogs
     done("translations")
     keys = jwks.warm()
     done("jwks")
@@ -104,7 +104,7 @@ def warm_up(application=None, script_prefixes=("/",)):
     from django.core.files.storage import storages
 
     for alias in settings.STORAGES:
-        storages[alias]
+        storages[alias]  # created and cached by the handler
     done("storages")
     status = warmed["home"] = _home_page(application, script_prefixes[-1]) if application else None
     done("home page")
@@ -116,6 +116,7 @@ def warm_up(application=None, script_prefixes=("/",)):
 
 
 WARM_UP_REQUEST_ID = "init-warm-up"
+HOME_PAGE = "pages:home"
 
 
 def _home_page(application, script_prefix):
@@ -126,7 +127,7 @@ def _home_page(application, script_prefix):
     import sys
 
     from django.conf import settings
-    from django.urls import reverse
+    from django.urls import NoReverseMatch, reverse
     from django.utils import translation
 
     hosts = [h for h in settings.ALLOWED_HOSTS if h and h[0] not in ".*"]
@@ -134,7 +135,10 @@ def _home_page(application, script_prefix):
     if not host:
         return None
     with translation.override(settings.LANGUAGE_CODE):
-        path = reverse("pages:home")
+        try:
+            path = reverse(HOME_PAGE)
+        except NoReverseMatch:  # a project without the pages app: its root
+            path = "/"
     status = []
     environ = {
         "REQUEST_METHOD": "GET",
