@@ -18,6 +18,8 @@ alias was before, and ``prune`` keeps the newest ``KEEP_VERSIONS`` plus every re
 import json
 import re
 
+from apps.core import aws
+
 from .infrastructure import require_outputs
 from .steps import DeployError, Outcome, code_sha256
 
@@ -66,13 +68,13 @@ def _move(context, version, versions):
 
 
 def published_versions(context):
-    lambda_ = context.client("lambda")
-    versions = []
-    for page in lambda_.get_paginator("list_versions_by_function").paginate(
-        FunctionName=context.function_name
-    ):
-        versions += [v for v in page["Versions"] if v["Version"] != "$LATEST"]
-    return sorted(versions, key=lambda v: int(v["Version"]))
+    found = aws.pages(
+        context.client("lambda"),
+        "list_versions_by_function",
+        "Versions",
+        FunctionName=context.function_name,
+    )
+    return sorted((v for v in found if v["Version"] != "$LATEST"), key=lambda v: int(v["Version"]))
 
 
 def release(context):
